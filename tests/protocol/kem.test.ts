@@ -1,0 +1,47 @@
+import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
+import { describe, expect, it } from "vitest";
+import { randomBytes } from "../../protocol/bytes.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import * as kem from "../../protocol/kem.js";
+
+describe("X-Wing", () => {
+  it("matches @noble/post-quantum's ml_kem768_x25519 byte for byte", async () => {
+    for (let i = 0; i < 5; i++) {
+      const seed = randomBytes(32);
+      const eseed = randomBytes(64);
+      const ours = await kem.keyPairFromSeed(seed);
+      const oracle = ml_kem768_x25519.keygen(seed);
+      expect(ours.publicKey).toEqual(oracle.publicKey);
+      const enc = await kem.encapsulate(ours.publicKey, eseed);
+      const oEnc = ml_kem768_x25519.encapsulate(oracle.publicKey, eseed);
+      expect(enc.ciphertext).toEqual(oEnc.cipherText);
+      expect(enc.sharedSecret).toEqual(oEnc.sharedSecret);
+      expect(await kem.decapsulate(seed, enc.ciphertext)).toEqual(enc.sharedSecret);
+      expect(ml_kem768_x25519.decapsulate(enc.ciphertext, oracle.secretKey)).toEqual(
+        enc.sharedSecret,
+      );
+    }
+  });
+
+  it("gives an unrelated secret for a changed ML-KEM ciphertext (implicit rejection)", async () => {
+    const { secretKey, publicKey } = await kem.generateKeyPair();
+    const { ciphertext, sharedSecret } = await kem.encapsulate(publicKey);
+    ciphertext[10]! ^= 1;
+    expect(await kem.decapsulate(secretKey, ciphertext)).not.toEqual(sharedSecret);
+  });
+
+  it("rejects a low-order X25519 share as TAMPERED", async () => {
+    const { secretKey, publicKey } = await kem.generateKeyPair();
+    const { ciphertext } = await kem.encapsulate(publicKey);
+    ciphertext.fill(0, 1088);
+    await expect(kem.decapsulate(secretKey, ciphertext)).rejects.toSatisfy((e) =>
+      ProtocolError.is(e, "TAMPERED"),
+    );
+  });
+
+  it("rejects wrong lengths as INVALID_ARGUMENT", async () => {
+    await expect(kem.encapsulate(new Uint8Array(10))).rejects.toSatisfy((e) =>
+      ProtocolError.is(e, "INVALID_ARGUMENT"),
+    );
+  });
+});
