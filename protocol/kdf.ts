@@ -23,6 +23,7 @@ export const Label = {
   messageKey: "secure-msg/v1/ratchet/message-key",
   messageId: "secure-msg/v1/message-id",
   recordAad: "secure-msg/v1/record/",
+  recordId: "secure-msg/v1/record-id",
   dekWrap: "secure-msg/v1/keystore/dek",
 } as const;
 

@@ -1,0 +1,116 @@
+/**
+ * Contacts (docs/protocol.md §4.4): who we talk to and which identity key we pinned for
+ * them. A contact's identity key never changes silently: a different key for a known
+ * address is IDENTITY_CHANGED until the user accepts it again (re-verification).
+ */
+
+import type { Bundle } from "./bundle.js";
+import { encodeBundle } from "./bundle.js";
+import { equal } from "./bytes.js";
+import { fail } from "./errors.js";
+import { addressOf, fingerprint, formatFingerprint } from "./identity.js";
+
+export interface ContactRecord {
+  address: string;
+  name: string;
+  relay: string;
+  identityKey: Uint8Array;
+  /** The newest verified bundle, or null for a contact first met through its message. */
+  bundle: Uint8Array | null;
+  /** The user compared the safety number out of band. */
+  verified: boolean;
+  added: number;
+  /** Hex id of the session used for sending, if any. */
+  session: string | null;
+}
+
+/** What the facade shows of a contact. */
+export interface Contact {
+  address: string;
+  name: string;
+  relay: string;
+  fingerprint: string;
+  verified: boolean;
+  canStartSession: boolean;
+}
+
+export function describe(c: ContactRecord): Contact {
+  return {
+    address: c.address,
+    name: c.name,
+    relay: c.relay,
+    fingerprint: formatFingerprint(fingerprint(c.identityKey)),
+    verified: c.verified,
+    canStartSession: c.bundle !== null,
+  };
+}
+
+/**
+ * Merges a verified bundle into the contact list. Returns the record to store, and
+ * whether the identity changed (which also drops the old sessions).
+ */
+export function mergeBundle(
+  existing: ContactRecord | undefined,
+  b: Bundle,
+  now: number,
+  acceptChangedIdentity: boolean,
+): { record: ContactRecord; identityChanged: boolean } {
+  const address = addressOf(b.name, b.relay);
+  if (existing && !equal(existing.identityKey, b.identityKey)) {
+    if (!acceptChangedIdentity)
+      fail(
+        "IDENTITY_CHANGED",
+        `the identity key of ${address} changed: verify the new safety number before accepting it`,
+      );
+    return {
+      record: {
+        ...existing,
+        identityKey: b.identityKey,
+        bundle: encodeBundle(b),
+        verified: false,
+        session: null,
+      },
+      identityChanged: true,
+    };
+  }
+  const record: ContactRecord = existing
+    ? { ...existing, bundle: encodeBundle(b), relay: b.relay }
+    : {
+        address,
+        name: b.name,
+        relay: b.relay,
+        identityKey: b.identityKey,
+        bundle: encodeBundle(b),
+        verified: false,
+        added: now,
+        session: null,
+      };
+  return { record, identityChanged: false };
+}
+
+/** A contact first met through its first message (trust on first use, unverified). */
+export function fromFirstMessage(
+  existing: ContactRecord | undefined,
+  sender: { identityKey: Uint8Array; name: string; relay: string },
+  now: number,
+): ContactRecord {
+  const address = addressOf(sender.name, sender.relay);
+  if (existing) {
+    if (!equal(existing.identityKey, sender.identityKey))
+      fail(
+        "IDENTITY_CHANGED",
+        `the identity key of ${address} changed: verify the new safety number before accepting it`,
+      );
+    return existing;
+  }
+  return {
+    address,
+    name: sender.name,
+    relay: sender.relay,
+    identityKey: sender.identityKey,
+    bundle: null,
+    verified: false,
+    added: now,
+    session: null,
+  };
+}

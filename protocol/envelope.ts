@@ -1,0 +1,188 @@
+/**
+ * Envelopes: the two message formats on the wire (docs/protocol.md §6), and the sealed
+ * inner part of a prekey message. Encoding only: the cryptography is in handshake.ts and
+ * ratchet.ts. Decoding is strict (BAD_ENCODING, UNSUPPORTED_VERSION).
+ */
+import { fromUtf8, Reader, utf8, Writer } from "./bytes.js";
+import { fail } from "./errors.js";
+import * as kem from "./kem.js";
+import { HYBRID_PUBLIC_LENGTH, HYBRID_SIGNATURE_LENGTH } from "./sign.js";
+import { checkVersion, TYPE_PREKEY_MESSAGE, TYPE_SESSION_MESSAGE, VERSION } from "./version.js";
+
+export const SESSION_ID_LENGTH = 8;
+export const RATCHET_KEY_LENGTH = 32;
+/** Largest ciphertext (payload + tag) accepted in any envelope: 1 MiB. */
+export const MAX_CIPHERTEXT = 1 << 20;
+
+export const FLAG_ANNOUNCE = 0x01;
+export const FLAG_PQ_STEP = 0x02;
+
+export interface PrekeyMessage {
+  type: "prekey";
+  prekeyId: number;
+  kemCiphertext: Uint8Array;
+  /** AEAD(hk, sealed inner); the AAD is `header`. */
+  ciphertext: Uint8Array;
+  /** The encoded bytes before the ciphertext (including its length). */
+  header: Uint8Array;
+}
+
+/** The sealed part of a prekey message: only the recipient can read it. */
+export interface SealedInner {
+  identityKey: Uint8Array;
+  name: string;
+  relay: string;
+  ratchetKey: Uint8Array;
+  pqKeyId: number;
+  pqKey: Uint8Array;
+  signature: Uint8Array;
+  payload: Uint8Array;
+}
+
+export interface PqAnnounce {
+  keyId: number;
+  publicKey: Uint8Array;
+}
+export interface PqStep {
+  /** The recipient's announced key that the ciphertext is for. */
+  keyId: number;
+  ciphertext: Uint8Array;
+}
+
+export interface SessionHeader {
+  sessionId: Uint8Array;
+  ratchetKey: Uint8Array;
+  epoch: number;
+  previousLength: number;
+  n: number;
+  announce?: PqAnnounce;
+  pqStep?: PqStep;
+}
+
+export interface SessionMessage extends SessionHeader {
+  type: "session";
+  ciphertext: Uint8Array;
+  header: Uint8Array;
+}
+
+export type Envelope = PrekeyMessage | SessionMessage;
+
+export function prekeyHeader(
+  prekeyId: number,
+  kemCiphertext: Uint8Array,
+  ciphertextLength: number,
+): Uint8Array {
+  return new Writer()
+    .u8(VERSION)
+    .u8(TYPE_PREKEY_MESSAGE)
+    .u32(prekeyId)
+    .raw(kemCiphertext, kem.CIPHERTEXT_LENGTH)
+    .u32(ciphertextLength)
+    .finish();
+}
+
+export function sessionHeader(h: SessionHeader, ciphertextLength: number): Uint8Array {
+  const w = new Writer()
+    .u8(VERSION)
+    .u8(TYPE_SESSION_MESSAGE)
+    .raw(h.sessionId, SESSION_ID_LENGTH)
+    .raw(h.ratchetKey, RATCHET_KEY_LENGTH)
+    .u32(h.epoch)
+    .u32(h.previousLength)
+    .u32(h.n)
+    .u8((h.announce ? FLAG_ANNOUNCE : 0) | (h.pqStep ? FLAG_PQ_STEP : 0));
+  if (h.announce) w.u32(h.announce.keyId).raw(h.announce.publicKey, kem.PUBLIC_KEY_LENGTH);
+  if (h.pqStep) w.u32(h.pqStep.keyId).raw(h.pqStep.ciphertext, kem.CIPHERTEXT_LENGTH);
+  return w.u32(ciphertextLength).finish();
+}
+
+/** The ciphertext follows its header directly; the header ends with its length. */
+export function encodeEnvelope(header: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  return new Writer().raw(header).raw(ciphertext).finish();
+}
+
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
+  const r = new Reader(bytes, "envelope");
+  checkVersion(r.u8());
+  const type = r.u8();
+  if (type === TYPE_PREKEY_MESSAGE) {
+    const prekeyId = r.u32();
+    const kemCiphertext = r.raw(kem.CIPHERTEXT_LENGTH);
+    const ciphertext = r.bytes32(MAX_CIPHERTEXT);
+    const header = bytes.slice(0, r.offset - ciphertext.length);
+    r.end();
+    return { type: "prekey", prekeyId, kemCiphertext, ciphertext, header };
+  }
+  if (type === TYPE_SESSION_MESSAGE) {
+    const sessionId = r.raw(SESSION_ID_LENGTH);
+    const ratchetKey = r.raw(RATCHET_KEY_LENGTH);
+    const epoch = r.u32();
+    const previousLength = r.u32();
+    const n = r.u32();
+    const flags = r.u8();
+    if (flags & ~(FLAG_ANNOUNCE | FLAG_PQ_STEP)) fail("BAD_ENCODING", "envelope: unknown flags");
+    const m: SessionMessage = {
+      type: "session",
+      sessionId,
+      ratchetKey,
+      epoch,
+      previousLength,
+      n,
+      ciphertext: new Uint8Array(0),
+      header: new Uint8Array(0),
+    };
+    if (flags & FLAG_ANNOUNCE)
+      m.announce = { keyId: r.u32(), publicKey: r.raw(kem.PUBLIC_KEY_LENGTH) };
+    if (flags & FLAG_PQ_STEP)
+      m.pqStep = { keyId: r.u32(), ciphertext: r.raw(kem.CIPHERTEXT_LENGTH) };
+    m.ciphertext = r.bytes32(MAX_CIPHERTEXT);
+    m.header = bytes.slice(0, r.offset - m.ciphertext.length);
+    r.end();
+    return m;
+  }
+  return fail("BAD_ENCODING", `envelope: unknown message type ${type}`);
+}
+
+export function encodeSealedInner(s: SealedInner): Uint8Array {
+  return new Writer()
+    .raw(s.identityKey, HYBRID_PUBLIC_LENGTH)
+    .bytes16(utf8(s.name))
+    .bytes16(utf8(s.relay))
+    .raw(s.ratchetKey, RATCHET_KEY_LENGTH)
+    .u32(s.pqKeyId)
+    .raw(s.pqKey, kem.PUBLIC_KEY_LENGTH)
+    .raw(s.signature, HYBRID_SIGNATURE_LENGTH)
+    .bytes32(s.payload)
+    .finish();
+}
+
+export function decodeSealedInner(bytes: Uint8Array): SealedInner {
+  const r = new Reader(bytes, "sealed sender");
+  const s: SealedInner = {
+    identityKey: r.raw(HYBRID_PUBLIC_LENGTH),
+    name: fromUtf8(r.bytes16(32)),
+    relay: fromUtf8(r.bytes16(255)),
+    ratchetKey: r.raw(RATCHET_KEY_LENGTH),
+    pqKeyId: r.u32(),
+    pqKey: r.raw(kem.PUBLIC_KEY_LENGTH),
+    signature: r.raw(HYBRID_SIGNATURE_LENGTH),
+    payload: r.bytes32(MAX_CIPHERTEXT),
+  };
+  r.end();
+  return s;
+}
+
+// --- payload ---------------------------------------------------------------------------
+
+/** Payload kinds inside the AEAD (docs/protocol.md §6.4). */
+export const PAYLOAD_TEXT = 0x01;
+
+export function encodeText(text: string): Uint8Array {
+  return new Writer().u8(PAYLOAD_TEXT).raw(utf8(text)).finish();
+}
+
+export function decodeText(payload: Uint8Array): string {
+  if (payload.length < 1 || payload[0] !== PAYLOAD_TEXT)
+    fail("BAD_ENCODING", "payload: unknown kind");
+  return fromUtf8(payload.subarray(1));
+}

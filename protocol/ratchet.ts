@@ -1,0 +1,313 @@
+/**
+ * The session ratchet (docs/protocol.md §6.3): a hash ratchet per direction, an X25519
+ * ratchet step on each change of direction, and an X-Wing (ML-KEM-768) step at least every
+ * PQ_MAX_MESSAGES messages or PQ_MAX_AGE_MS per direction.
+ *
+ * Functions here are pure over a `RatchetState`: they work on a copy and return the new
+ * state, so a failed decryption changes nothing. Callers store the returned state
+ * together with the message, atomically.
+ */
+
+import * as aead from "./aead.js";
+import { concat, equal, wipe } from "./bytes.js";
+import { type PqAnnounce, type PqStep, type SessionMessage, sessionHeader } from "./envelope.js";
+import { fail } from "./errors.js";
+import { hkdf, hmacSha256, Label } from "./kdf.js";
+import * as kem from "./kem.js";
+import * as x25519 from "./x25519.js";
+
+/** An X-Wing step is due after this many messages sent since the last one... */
+export const PQ_MAX_MESSAGES = 50;
+/** ...or after this much time, whichever comes first (per direction). */
+export const PQ_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+/** Most message keys one message may make us skip (per chain). */
+export const MAX_SKIP = 1000;
+/** Most skipped message keys kept per session; the oldest are dropped first. */
+export const MAX_SKIPPED_KEYS = 2000;
+/** Own X-Wing ratchet keys kept, newest first; older ones are deleted. */
+export const MAX_PQ_KEYS = 4;
+
+export interface KeyPair {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export interface RatchetState {
+  sessionId: Uint8Array;
+  /** Associated data bound into every message: both identities (§6.2). */
+  ad: Uint8Array;
+  rk: Uint8Array;
+  /** Our current X25519 ratchet key; null for a responder that has not sent yet. */
+  dhs: KeyPair | null;
+  /** The peer's current X25519 ratchet public key. */
+  dhr: Uint8Array | null;
+  /** Null when the next send must start a new chain with an X25519 step. */
+  sendCk: Uint8Array | null;
+  sendEpoch: number;
+  ns: number;
+  pn: number;
+  recvCk: Uint8Array | null;
+  recvEpoch: number;
+  nr: number;
+  skipped: { epoch: number; n: number; key: Uint8Array }[];
+  /** Our announced X-Wing ratchet keys (seed only), newest last. */
+  myPq: { id: number; seed: Uint8Array }[];
+  nextPqId: number;
+  peerPq: { id: number; publicKey: Uint8Array } | null;
+  /** Messages we sent since our last X-Wing step, and when that step was. */
+  pqSince: number;
+  pqAt: number;
+  /** A mid-chain X-Wing step happened; the next X25519 step must carry one too (§6.3.4). */
+  rootPqPending: boolean;
+  /** We must announce an X-Wing key on our next message (a responder's first). */
+  announcePending: boolean;
+}
+
+// --- KDFs (docs/protocol.md §6.3.1) -----------------------------------------------------
+
+export function kdfRoot(rk: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array] {
+  const out = hkdf(ikm, rk, Label.rootStep, 64);
+  return [out.slice(0, 32), out.slice(32)];
+}
+
+function kdfChainPq(ck: Uint8Array, ss: Uint8Array): Uint8Array {
+  return hkdf(ss, ck, Label.chainPqStep, 32);
+}
+
+function kdfChain(ck: Uint8Array): [Uint8Array, Uint8Array] {
+  return [hmacSha256(ck, Uint8Array.of(1)), hmacSha256(ck, Uint8Array.of(2))];
+}
+
+function messageKeys(mk: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
+  const out = hkdf(mk, new Uint8Array(0), Label.messageKey, 44);
+  return { key: out.slice(0, 32), nonce: out.slice(32) };
+}
+
+// --- state -----------------------------------------------------------------------------
+
+export function initiatorState(p: {
+  sessionId: Uint8Array;
+  ad: Uint8Array;
+  rk: Uint8Array;
+  ck: Uint8Array;
+  ratchetKey: KeyPair;
+  pq: { id: number; seed: Uint8Array };
+  now: number;
+}): RatchetState {
+  return {
+    sessionId: p.sessionId,
+    ad: p.ad,
+    rk: p.rk,
+    dhs: p.ratchetKey,
+    dhr: null,
+    sendCk: p.ck,
+    sendEpoch: 0,
+    ns: 0,
+    pn: 0,
+    recvCk: null,
+    recvEpoch: -1,
+    nr: 0,
+    skipped: [],
+    myPq: [p.pq],
+    nextPqId: p.pq.id + 1,
+    peerPq: null,
+    pqSince: 0,
+    pqAt: p.now,
+    rootPqPending: false,
+    announcePending: false,
+  };
+}
+
+export function responderState(p: {
+  sessionId: Uint8Array;
+  ad: Uint8Array;
+  rk: Uint8Array;
+  ck: Uint8Array;
+  peerRatchetKey: Uint8Array;
+  peerPq: { id: number; publicKey: Uint8Array };
+  now: number;
+}): RatchetState {
+  return {
+    sessionId: p.sessionId,
+    ad: p.ad,
+    rk: p.rk,
+    dhs: null,
+    dhr: p.peerRatchetKey,
+    sendCk: null,
+    sendEpoch: -1,
+    ns: 0,
+    pn: 0,
+    recvCk: p.ck,
+    recvEpoch: 0,
+    nr: 0,
+    skipped: [],
+    myPq: [],
+    nextPqId: 1,
+    peerPq: p.peerPq,
+    pqSince: 0,
+    pqAt: p.now,
+    rootPqPending: false,
+    announcePending: true,
+  };
+}
+
+export function cloneState(s: RatchetState): RatchetState {
+  return structuredClone(s);
+}
+
+function pqDue(s: RatchetState, now: number): boolean {
+  return s.peerPq !== null && (s.pqSince >= PQ_MAX_MESSAGES || now - s.pqAt >= PQ_MAX_AGE_MS);
+}
+
+async function newPqKey(s: RatchetState): Promise<PqAnnounce> {
+  const { secretKey, publicKey } = await kem.generateKeyPair();
+  const id = s.nextPqId++;
+  s.myPq.push({ id, seed: secretKey });
+  while (s.myPq.length > MAX_PQ_KEYS) wipe(s.myPq.shift()!.seed);
+  return { keyId: id, publicKey };
+}
+
+// --- encrypt ---------------------------------------------------------------------------
+
+export async function encrypt(
+  state: RatchetState,
+  payload: Uint8Array,
+  now: number,
+): Promise<{ state: RatchetState; message: Uint8Array }> {
+  const s = cloneState(state);
+  let pqStep: PqStep | undefined;
+  let announce: PqAnnounce | undefined;
+
+  if (s.sendCk === null) {
+    // X25519 step: the first message of a new direction (§6.3.3).
+    if (s.dhr === null) fail("INVALID_ARGUMENT", "session cannot send yet");
+    s.dhs = await x25519.generateKeyPair();
+    let ikm = await x25519.dh(s.dhs.secretKey, s.dhr);
+    if (pqDue(s, now) || (s.rootPqPending && s.peerPq !== null)) {
+      const { ciphertext, sharedSecret } = await kem.encapsulate(s.peerPq!.publicKey);
+      pqStep = { keyId: s.peerPq!.id, ciphertext };
+      ikm = concat(ikm, sharedSecret);
+      s.rootPqPending = false;
+    }
+    [s.rk, s.sendCk] = kdfRoot(s.rk, ikm);
+    s.pn = s.ns;
+    s.ns = 0;
+    s.sendEpoch += 1;
+  } else if (pqDue(s, now)) {
+    // Mid-chain X-Wing step in a one-sided run (§6.3.4).
+    const { ciphertext, sharedSecret } = await kem.encapsulate(s.peerPq!.publicKey);
+    pqStep = { keyId: s.peerPq!.id, ciphertext };
+    s.sendCk = kdfChainPq(s.sendCk, sharedSecret);
+    s.pn = s.ns;
+    s.ns = 0;
+    s.sendEpoch += 1;
+    s.rootPqPending = true;
+  }
+  if (pqStep) {
+    s.pqSince = 0;
+    s.pqAt = now;
+  }
+  if (pqStep || s.announcePending) {
+    announce = await newPqKey(s);
+    s.announcePending = false;
+  }
+
+  const [mk, ck] = kdfChain(s.sendCk!);
+  s.sendCk = ck;
+  const n = s.ns++;
+  s.pqSince++;
+  const header = sessionHeader(
+    {
+      sessionId: s.sessionId,
+      ratchetKey: s.dhs!.publicKey,
+      epoch: s.sendEpoch,
+      previousLength: s.pn,
+      n,
+      ...(announce ? { announce } : {}),
+      ...(pqStep ? { pqStep } : {}),
+    },
+    payload.length + aead.TAG_LENGTH,
+  );
+  const { key, nonce } = messageKeys(mk);
+  const ct = await aead.seal(key, nonce, payload, concat(s.ad, header));
+  wipe(mk, key);
+  return { state: s, message: concat(header, ct) };
+}
+
+// --- decrypt ---------------------------------------------------------------------------
+
+/** Stores the keys of messages n in [s.nr, until) of the current receiving chain. */
+function skipTo(s: RatchetState, until: number): void {
+  if (s.recvCk === null) return;
+  if (until - s.nr > MAX_SKIP) fail("TOO_MANY_SKIPPED", "message is too far ahead in its chain");
+  while (s.nr < until) {
+    const [mk, ck] = kdfChain(s.recvCk);
+    s.skipped.push({ epoch: s.recvEpoch, n: s.nr, key: mk });
+    s.recvCk = ck;
+    s.nr++;
+  }
+  while (s.skipped.length > MAX_SKIPPED_KEYS) wipe(s.skipped.shift()!.key);
+}
+
+async function pqSecret(s: RatchetState, step: PqStep): Promise<Uint8Array> {
+  const mine = s.myPq.find((k) => k.id === step.keyId);
+  if (!mine)
+    return fail("OUT_OF_ORDER", "message uses a ratchet key that was retired or not announced yet");
+  return kem.decapsulate(mine.seed, step.ciphertext);
+}
+
+export async function decrypt(
+  state: RatchetState,
+  m: SessionMessage,
+  now: number,
+): Promise<{ state: RatchetState; payload: Uint8Array }> {
+  void now;
+  const s = cloneState(state);
+  let mk: Uint8Array | undefined;
+
+  const i = s.skipped.findIndex((k) => k.epoch === m.epoch && k.n === m.n);
+  if (i >= 0) {
+    mk = s.skipped[i]!.key;
+    s.skipped.splice(i, 1);
+  } else {
+    if (m.epoch === s.recvEpoch + 1) {
+      // A new chain: an X25519 step, an X-Wing step, or both (§6.3.5).
+      if (s.recvCk !== null) skipTo(s, m.previousLength);
+      const ss = m.pqStep ? await pqSecret(s, m.pqStep) : undefined;
+      if (s.dhr === null || !equal(m.ratchetKey, s.dhr)) {
+        if (s.dhs === null) fail("TAMPERED", "ratchet step before we ever sent");
+        const dh = await x25519.dh(s.dhs.secretKey, m.ratchetKey);
+        [s.rk, s.recvCk] = kdfRoot(s.rk, ss ? concat(dh, ss) : dh);
+        s.dhr = m.ratchetKey;
+        s.sendCk = null;
+      } else {
+        if (!ss || s.recvCk === null) fail("TAMPERED", "new epoch without a ratchet step");
+        s.recvCk = kdfChainPq(s.recvCk, ss);
+      }
+      s.recvEpoch = m.epoch;
+      s.nr = 0;
+    }
+    if (m.epoch === s.recvEpoch) {
+      if (s.dhr === null || !equal(m.ratchetKey, s.dhr))
+        fail("TAMPERED", "ratchet key does not match its epoch");
+      if (m.n < s.nr) fail("REPLAY", "message was already received (or its key discarded)");
+      skipTo(s, m.n);
+      const [key, ck] = kdfChain(s.recvCk!);
+      mk = key;
+      s.recvCk = ck;
+      s.nr = m.n + 1;
+    } else if (m.epoch < s.recvEpoch) {
+      fail("REPLAY", "message was already received (or its key discarded)");
+    } else {
+      fail("OUT_OF_ORDER", "an earlier message that starts this chain has not arrived yet");
+    }
+  }
+
+  const { key, nonce } = messageKeys(mk!);
+  const payload = await aead.open(key, nonce, m.ciphertext, concat(s.ad, m.header));
+  wipe(mk, key);
+  if (m.announce && (s.peerPq === null || m.announce.keyId > s.peerPq.id)) {
+    s.peerPq = { id: m.announce.keyId, publicKey: m.announce.publicKey };
+  }
+  return { state: s, payload };
+}
