@@ -3,7 +3,7 @@
  * Results go to stdout, notes for the user to stderr, failures are thrown (exit.ts).
  * Plaintext is written only after the Client has stored the message it came from.
  */
-import { rmdir } from "node:fs/promises";
+import { readFile, rmdir, stat } from "node:fs/promises";
 import { armor, MAX_ARMOR_BYTES } from "../protocol/armor.js";
 import { Client } from "../protocol/client.js";
 import { checkName } from "../protocol/identity.js";
@@ -137,5 +137,89 @@ export async function decrypt(o: ProfileOptions): Promise<void> {
     if (!known.has(r.from)) note(`new contact: ${r.from}`);
     note(`from ${verifiedNote(o.profile, r.from, r.verified)}`);
     out(r.text);
+  });
+}
+
+// --- contacts --------------------------------------------------------------------------
+
+/** A bundle armor is about 8 KiB; this leaves room and still bounds what is read. */
+const MAX_BUNDLE_TEXT = 1024 * 1024;
+
+async function readBundle(file: string | undefined): Promise<string> {
+  if (file === undefined || file === "-")
+    return new TextDecoder().decode(await readStdinText("bundle", MAX_BUNDLE_TEXT));
+  let bytes: Buffer;
+  try {
+    if ((await stat(file)).size > MAX_BUNDLE_TEXT)
+      throw new UsageError(`${file} is too large to be a bundle`);
+    bytes = await readFile(file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? "unreadable";
+    throw new UsageError(`cannot read ${file} (${code})`);
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+export async function contactsAdd(
+  file: string | undefined,
+  o: ProfileOptions & { acceptChanged?: boolean },
+): Promise<void> {
+  await withProfile(o.profile, async (c) => {
+    const text = await readBundle(file);
+    const before = new Map((await c.contacts()).map((k) => [k.address, k.fingerprint]));
+    const k = await c.addContact(text, { acceptChangedIdentity: o.acceptChanged === true });
+    out(labelled([["name", k.name], ["address", k.address], ["fingerprint", k.fingerprint]]));
+    const previous = before.get(k.address);
+    if (previous === undefined) note(`new contact: ${verifiedNote(o.profile, k.address, false)}`);
+    else if (previous !== k.fingerprint)
+      note(`accepted a NEW identity key for ${verifiedNote(o.profile, k.address, false)}`);
+    else note(`updated contact: ${verifiedNote(o.profile, k.address, k.verified)}`);
+  });
+}
+
+export async function contactsList(o: ProfileOptions & { json?: boolean }): Promise<void> {
+  await withProfile(o.profile, async (c) => {
+    const list = await c.contacts();
+    if (o.json) {
+      const rows = list.map(({ address, name, relay, fingerprint, verified }) => ({
+        address,
+        name,
+        relay,
+        fingerprint,
+        verified,
+      }));
+      out(`${JSON.stringify(rows, null, 2)}\n`);
+      return;
+    }
+    const width = Math.max(0, ...list.map((k) => k.address.length));
+    for (const k of list) {
+      out(`${k.address.padEnd(width)}  ${k.verified ? "verified  " : "unverified"}  ${k.fingerprint}\n`);
+    }
+    if (list.length === 0) note("no contacts yet: add one with 'contacts add'");
+  });
+}
+
+export async function contactsVerify(who: string, o: ProfileOptions): Promise<void> {
+  await withProfile(o.profile, async (c) => {
+    const k = await c.contact(who);
+    await c.markVerified(k.address);
+    out(labelled([["address", k.address], ["safety number", k.safetyNumber]]));
+    note(`marked ${k.address} as verified`);
+  });
+}
+
+export async function fingerprint(who: string, o: ProfileOptions): Promise<void> {
+  await withProfile(o.profile, async (c) => {
+    const k = await c.contact(who);
+    out(
+      labelled([
+        ["name", k.name],
+        ["address", k.address],
+        ["fingerprint", k.fingerprint],
+        ["safety number", k.safetyNumber],
+        ["verified", k.verified ? "yes" : "no"],
+      ]),
+    );
   });
 }

@@ -287,6 +287,7 @@ export class Keystore {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
+    if (!this.#dek) return fail("LOCKED", "keystore is locked");
     const bytes = await this.storage.get(key);
     return bytes === undefined ? undefined : this.open<T>(key, bytes);
   }
