@@ -3,7 +3,7 @@ import type { AccountRecord } from "../../protocol/account.js";
 import { utf8 } from "../../protocol/bytes.js";
 import { Client } from "../../protocol/client.js";
 import { ProtocolError } from "../../protocol/errors.js";
-import { DEFAULT_KDF, HEADER_KEY, Keystore, decodeHeader } from "../../protocol/keystore.js";
+import { DEFAULT_KDF, decodeHeader, HEADER_KEY, Keystore } from "../../protocol/keystore.js";
 import type { RatchetState } from "../../protocol/ratchet.js";
 import { MemoryStorage } from "../../protocol/storage.js";
 
@@ -27,7 +27,11 @@ describe("keystore", () => {
   it("stores no private key bytes, no plaintext, no names and no password in the clear", async () => {
     const aStore = new MemoryStorage();
     const bStore = new MemoryStorage();
-    const alice = await Client.create(aStore, { name: "alice", password: "alice-password-1" }, { kdf });
+    const alice = await Client.create(
+      aStore,
+      { name: "alice", password: "alice-password-1" },
+      { kdf },
+    );
     const bob = await Client.create(bStore, { name: "bob", password: "bob-password-12" }, { kdf });
     await alice.addContact(bob.exportBundle());
     const text = "meet me at the purple elephant at nine";
@@ -40,7 +44,11 @@ describe("keystore", () => {
     ] as const) {
       const ks = await Keystore.unlock(store, password);
       const account = (await ks.get<AccountRecord>("account"))!;
-      const secrets: Uint8Array[] = [ks.exportDek(), account.identitySeed, ...account.prekeys.map((p) => p.seed)];
+      const secrets: Uint8Array[] = [
+        ks.exportDek(),
+        account.identitySeed,
+        ...account.prekeys.map((p) => p.seed),
+      ];
       for (const key of await ks.list("session/")) {
         const s = (await ks.get<{ state: RatchetState }>(key))!.state;
         secrets.push(s.rk, ...(s.dhs ? [s.dhs.secretKey] : []), ...s.myPq.map((k) => k.seed));
@@ -61,7 +69,9 @@ describe("keystore", () => {
     const store = new MemoryStorage();
     await Keystore.create(store, "right password", kdf);
     const before = new Map(store.data);
-    await expect(Keystore.unlock(store, "wrong password")).rejects.toSatisfy(code("WRONG_PASSWORD"));
+    await expect(Keystore.unlock(store, "wrong password")).rejects.toSatisfy(
+      code("WRONG_PASSWORD"),
+    );
     expect(store.data).toEqual(before);
   });
 
@@ -70,7 +80,9 @@ describe("keystore", () => {
     const ks = await Keystore.create(store, "old password", kdf);
     await ks.write([{ key: "note", value: { secret: utf8("x") } }]);
     const record = (await store.get("note"))!;
-    await expect(ks.changePassword("not the old one", "new password")).rejects.toSatisfy(code("WRONG_PASSWORD"));
+    await expect(ks.changePassword("not the old one", "new password")).rejects.toSatisfy(
+      code("WRONG_PASSWORD"),
+    );
     await ks.changePassword("old password", "new password", { m: 2048, t: 2, p: 1 });
     expect(await store.get("note")).toEqual(record);
     await expect(Keystore.unlock(store, "old password")).rejects.toSatisfy(code("WRONG_PASSWORD"));
@@ -90,14 +102,20 @@ describe("keystore", () => {
 
   it("refuses parameters out of bounds and a second keystore in one place", async () => {
     const store = new MemoryStorage();
-    await expect(Keystore.create(store, "pw", { m: 4, t: 1, p: 1 })).rejects.toSatisfy(code("INVALID_ARGUMENT"));
+    await expect(Keystore.create(store, "pw", { m: 4, t: 1, p: 1 })).rejects.toSatisfy(
+      code("INVALID_ARGUMENT"),
+    );
     await Keystore.create(store, "pw", kdf);
     await expect(Keystore.create(store, "pw", kdf)).rejects.toSatisfy(code("ACCOUNT_EXISTS"));
   });
 
   it("resumes from an exported DEK, and refuses a DEK of another store", async () => {
     const store = new MemoryStorage();
-    const alice = await Client.create(store, { name: "alice", password: "alice-password-1" }, { kdf });
+    const alice = await Client.create(
+      store,
+      { name: "alice", password: "alice-password-1" },
+      { kdf },
+    );
     const again = await Client.resume(store, alice.exportDek());
     expect(again.fingerprint).toBe(alice.fingerprint);
     await expect(Client.resume(store, new Uint8Array(32))).rejects.toSatisfy(code("CORRUPT_STORE"));
