@@ -5,7 +5,6 @@
  * the extension build on it.
  */
 import {
-  ACCOUNT_KEY,
   type AccountRecord,
   createAccount,
   currentPrekey,
@@ -16,7 +15,7 @@ import {
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
 import { type Bundle, decodeBundle, verifyBundle } from "./bundle.js";
-import { fromHex, toHex } from "./bytes.js";
+import { toHex } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
@@ -24,8 +23,8 @@ import {
   fromFirstMessage,
   mergeBundle,
 } from "./contacts.js";
-import { decodeEnvelope, decodeText, type Envelope, encodeText } from "./envelope.js";
-import { fail, ProtocolError } from "./errors.js";
+import { decodeEnvelope, decodeText, encodeText } from "./envelope.js";
+import { fail } from "./errors.js";
 import * as handshake from "./handshake.js";
 import {
   addressOf,
@@ -36,7 +35,8 @@ import {
   safetyNumber,
 } from "./identity.js";
 import { Label, labelledHash } from "./kdf.js";
-import { type KdfParams, Keystore, type RecordOp } from "./keystore.js";
+import { type KdfParams, Keystore } from "./keystore.js";
+import { type MessageRecord, Profile } from "./profile.js";
 import * as ratchet from "./ratchet.js";
 import { HybridSigner } from "./sign.js";
 import type { StorageAdapter } from "./storage.js";
@@ -45,22 +45,6 @@ export interface ClientOptions {
   /** Clock in ms since the epoch; injectable for tests. */
   now?: () => number;
   kdf?: KdfParams;
-}
-
-interface SessionRecord {
-  peer: string;
-  created: number;
-  state: ratchet.RatchetState;
-}
-
-export interface MessageRecord {
-  id: string;
-  peer: string;
-  direction: "in" | "out";
-  text: string;
-  at: number;
-  /** Position in this profile's history: strictly increasing. */
-  seq: number;
 }
 
 export interface Received {
@@ -79,16 +63,17 @@ export function messageId(envelope: Uint8Array): string {
   return toHex(labelledHash(Label.messageId, envelope).slice(0, 16));
 }
 
-const SEQ_KEY = "seq";
-
 export class Client {
   private constructor(
-    private readonly keystore: Keystore,
+    private readonly profile: Profile,
     private account: AccountRecord,
     private readonly signer: HybridSigner,
     private readonly now: () => number,
-    private seq: number,
   ) {}
+
+  private get keystore(): Keystore {
+    return this.profile.keystore;
+  }
 
   static async create(
     storage: StorageAdapter,
@@ -100,8 +85,9 @@ export class Client {
     const now = opts.now ?? Date.now;
     const keystore = await Keystore.create(storage, p.password, opts.kdf);
     const { account, signer } = await createAccount(name, relay, now());
-    await keystore.write([{ key: ACCOUNT_KEY, value: account }]);
-    return new Client(keystore, account, signer, now, 0);
+    const profile = await Profile.open(keystore);
+    await profile.batch().account(account).commit();
+    return new Client(profile, account, signer, now);
   }
 
   static async open(
@@ -122,29 +108,13 @@ export class Client {
   }
 
   private static async load(keystore: Keystore, opts: ClientOptions): Promise<Client> {
-    const account = await keystore.get<AccountRecord>(ACCOUNT_KEY);
+    const profile = await Profile.open(keystore);
+    const account = await profile.account();
     if (!account) return fail("NO_ACCOUNT", "keystore has no account");
-    const seq = (await keystore.get<number>(SEQ_KEY)) ?? 0;
-    const client = new Client(
-      keystore,
-      account,
-      await HybridSigner.fromSeed(account.identitySeed),
-      opts.now ?? Date.now,
-      seq,
-    );
+    const signer = await HybridSigner.fromSeed(account.identitySeed);
+    const client = new Client(profile, account, signer, opts.now ?? Date.now);
     await client.maintain();
     return client;
-  }
-
-  // Record keys are blinded (keystore.blind) so the disk does not name contacts or ids.
-  private contactKey(address: string): string {
-    return this.keystore.blind("contact", address);
-  }
-  private sessionKey(id: Uint8Array | string): string {
-    return this.keystore.blind("session", typeof id === "string" ? id : toHex(id));
-  }
-  private messageKey(id: string): string {
-    return this.keystore.blind("message", id);
   }
 
   get name(): string {
@@ -178,7 +148,7 @@ export class Client {
   async maintain(force = false): Promise<boolean> {
     const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
     if (!next) return false;
-    await this.keystore.write([{ key: ACCOUNT_KEY, value: next }]);
+    await this.profile.batch().account(next).commit();
     const changed = toHex(next.bundle) !== toHex(this.account.bundle);
     this.account = next;
     return changed;
@@ -206,40 +176,30 @@ export class Client {
     if (fingerprint(b.identityKey).every((x, i) => x === fingerprint(this.signer.publicKey)[i]))
       fail("INVALID_ARGUMENT", "that is your own bundle");
     const address = addressOf(b.name, b.relay);
-    const existing = await this.keystore.get<ContactRecord>(this.contactKey(address));
-    const { record, identityChanged } = mergeBundle(
-      existing,
-      b,
-      this.now(),
-      opts.acceptChangedIdentity === true,
-    );
-    const ops: RecordOp[] = [{ key: this.contactKey(address), value: record }];
+    const existing = await this.profile.contact(address);
+    const accept = opts.acceptChangedIdentity === true;
+    const { record, identityChanged } = mergeBundle(existing, b, this.now(), accept);
+    const batch = this.profile.batch().contact(record);
+    // A changed identity ends the old sessions: nothing more is sent or accepted on them.
     if (identityChanged) {
-      for (const key of await this.keystore.list("session/")) {
-        const s = await this.keystore.get<SessionRecord>(key);
-        if (s?.peer === address) ops.push({ key, value: null });
-      }
+      for (const s of await this.profile.sessions())
+        if (s.peer === address) batch.session(s.state.sessionId, null);
     }
-    await this.keystore.write(ops);
+    await batch.commit();
     return describe(record);
   }
 
   async contacts(): Promise<Contact[]> {
-    const out: Contact[] = [];
-    for (const key of await this.keystore.list("contact/")) {
-      const c = await this.keystore.get<ContactRecord>(key);
-      if (c) out.push(describe(c));
-    }
-    return out.sort((a, b) => a.address.localeCompare(b.address));
+    const all = await this.profile.contacts();
+    return all.map(describe).sort((a, b) => a.address.localeCompare(b.address));
   }
 
   /** Finds a contact by address, or by name when exactly one contact has it. */
   private async findContact(who: string): Promise<ContactRecord> {
-    const direct = await this.keystore.get<ContactRecord>(this.contactKey(who));
+    const direct = await this.profile.contact(who);
     if (direct) return direct;
-    const byName = (await this.contacts()).filter((c) => c.name === who);
-    if (byName.length === 1)
-      return (await this.keystore.get<ContactRecord>(this.contactKey(byName[0]!.address)))!;
+    const byName = (await this.profile.contacts()).filter((c) => c.name === who);
+    if (byName.length === 1) return byName[0]!;
     if (byName.length > 1)
       fail("INVALID_ARGUMENT", `several contacts are named ${who}: use the full address`);
     return fail("UNKNOWN_CONTACT", `no contact ${who}`);
@@ -255,7 +215,10 @@ export class Client {
 
   async markVerified(who: string, verified = true): Promise<void> {
     const c = await this.findContact(who);
-    await this.keystore.write([{ key: this.contactKey(c.address), value: { ...c, verified } }]);
+    await this.profile
+      .batch()
+      .contact({ ...c, verified })
+      .commit();
   }
 
   // --- messages ------------------------------------------------------------------------
@@ -266,9 +229,7 @@ export class Client {
     const c = await this.findContact(to);
     const now = this.now();
     const payload = encodeText(text);
-    const session = c.session
-      ? await this.keystore.get<SessionRecord>(this.sessionKey(c.session))
-      : undefined;
+    const session = c.session ? await this.profile.session(c.session) : undefined;
     let envelope: Uint8Array;
     let state: ratchet.RatchetState;
     if (session) {
@@ -287,41 +248,25 @@ export class Client {
     }
     const id = messageId(envelope);
     const sid = toHex(state.sessionId);
-    await this.keystore.write([
-      {
-        key: this.sessionKey(sid),
-        value: { peer: c.address, created: session?.created ?? now, state } satisfies SessionRecord,
-      },
-      { key: this.contactKey(c.address), value: { ...c, session: sid } },
-      {
-        key: this.messageKey(id),
-        value: {
-          id,
-          peer: c.address,
-          direction: "out",
-          text,
-          at: now,
-          seq: this.seq + 1,
-        } satisfies MessageRecord,
-      },
-      { key: SEQ_KEY, value: this.seq + 1 },
-    ]);
-    this.seq++;
+    await this.profile
+      .batch()
+      .session(sid, { peer: c.address, created: session?.created ?? now, state })
+      .contact({ ...c, session: sid })
+      .message({ id, peer: c.address, direction: "out", text, at: now })
+      .commit();
     return { id, envelope };
   }
 
   /** Decrypts an envelope (bytes or armor), stores it, and returns who sent it. */
   async decrypt(input: Uint8Array | string): Promise<Received> {
     const bytes = typeof input === "string" ? dearmor(input, "MESSAGE").data : input;
-    const env: Envelope = decodeEnvelope(bytes);
+    const env = decodeEnvelope(bytes);
     const id = messageId(bytes);
-    if (await this.keystore.storage.get(this.messageKey(id)))
-      fail("REPLAY", "message was already received");
+    if (await this.profile.hasMessage(id)) fail("REPLAY", "message was already received");
     const now = this.now();
-    const ops: RecordOp[] = [];
+    const batch = this.profile.batch();
     let from: ContactRecord;
     let text: string;
-    let firstContact = false;
 
     if (env.type === "prekey") {
       const prekey = findPrekey(this.account, env.prekeyId, now);
@@ -330,79 +275,48 @@ export class Client {
       const acc = await handshake.accept(this.signer.publicKey, prekey, env, now);
       if (wasSeen(prekey, acc.handshakeId)) fail("REPLAY", "first message was already received");
       const address = addressOf(acc.sender.name, acc.sender.relay);
-      const existing = await this.keystore.get<ContactRecord>(this.contactKey(address));
-      from = fromFirstMessage(existing, acc.sender, now);
-      firstContact = true;
-      text = decodeText(acc.payload);
       const sid = toHex(acc.state.sessionId);
+      from = {
+        ...fromFirstMessage(await this.profile.contact(address), acc.sender, now),
+        session: sid,
+      };
+      text = decodeText(acc.payload);
       const account = markSeen(this.account, prekey.id, acc.handshakeId);
-      ops.push(
-        { key: ACCOUNT_KEY, value: account },
-        {
-          key: this.sessionKey(sid),
-          value: { peer: address, created: now, state: acc.state } satisfies SessionRecord,
-        },
-      );
-      from = { ...from, session: sid };
-      await this.commit(ops, from, {
-        id,
-        peer: address,
-        direction: "in",
-        text,
-        at: now,
-        seq: this.seq + 1,
-      });
+      batch.account(account).session(sid, { peer: address, created: now, state: acc.state });
+      await batch
+        .contact(from)
+        .message({ id, peer: address, direction: "in", text, at: now })
+        .commit();
       this.account = account;
     } else {
-      const session = await this.keystore.get<SessionRecord>(this.sessionKey(env.sessionId));
+      const session = await this.profile.session(env.sessionId);
       if (!session)
         return fail(
           "NO_SESSION",
           "no session for this message (not for this profile, or its first message has not arrived)",
         );
-      const contact = await this.keystore.get<ContactRecord>(this.contactKey(session.peer));
+      const contact = await this.profile.contact(session.peer);
       if (!contact) return fail("CORRUPT_STORE", "session has no contact");
       const r = await ratchet.decrypt(session.state, env, now);
       text = decodeText(r.payload);
+      // The session a peer last used is the one we answer on (simultaneous first messages).
       from = { ...contact, session: toHex(env.sessionId) };
-      ops.push({
-        key: this.sessionKey(env.sessionId),
-        value: { ...session, state: r.state } satisfies SessionRecord,
-      });
-      await this.commit(ops, from, {
-        id,
-        peer: contact.address,
-        direction: "in",
-        text,
-        at: now,
-        seq: this.seq + 1,
-      });
+      batch.session(env.sessionId, { ...session, state: r.state }).contact(from);
+      await batch.message({ id, peer: contact.address, direction: "in", text, at: now }).commit();
     }
-    return { id, from: from.address, text, at: now, verified: from.verified, firstContact };
-  }
-
-  private async commit(
-    ops: RecordOp[],
-    contact: ContactRecord,
-    message: MessageRecord,
-  ): Promise<void> {
-    ops.push(
-      { key: this.contactKey(contact.address), value: contact },
-      { key: this.messageKey(message.id), value: message },
-      { key: SEQ_KEY, value: message.seq },
-    );
-    await this.keystore.write(ops);
-    this.seq = message.seq;
+    return {
+      id,
+      from: from.address,
+      text,
+      at: now,
+      verified: from.verified,
+      firstContact: env.type === "prekey",
+    };
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */
-  async history(peer?: string): Promise<MessageRecord[]> {
-    const out: MessageRecord[] = [];
-    for (const key of await this.keystore.list("message/")) {
-      const m = await this.keystore.get<MessageRecord>(key);
-      if (m && (peer === undefined || m.peer === peer)) out.push(m);
-    }
-    return out.sort((a, b) => a.seq - b.seq);
+  history(peer?: string): Promise<MessageRecord[]> {
+    return this.profile.history(peer);
   }
 
   /** The current prekey's id (for tests and diagnostics). */
@@ -414,5 +328,3 @@ export class Client {
     return `[Client ${this.address}]`;
   }
 }
-
-export { fromHex, ProtocolError };

@@ -27,7 +27,7 @@ import { MemoryStorage } from "../protocol/storage.js";
 // --- deterministic randomness ----------------------------------------------------------
 const stream = shake256.create({ dkLen: 1 << 30 });
 stream.update(utf8("secure-msg test vectors v1"));
-let pool = new Uint8Array(0);
+let pool: Uint8Array = new Uint8Array(0);
 Object.defineProperty(globalThis.crypto, "getRandomValues", {
   value<T extends ArrayBufferView | null>(array: T): T {
     if (!array) return array;

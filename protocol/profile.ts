@@ -1,0 +1,128 @@
+/**
+ * The profile: a typed view of the records one account keeps in its keystore
+ * (docs/protocol.md §8.3). Record keys are blinded (Keystore.blind), so the storage does
+ * not name contacts, sessions or messages. Every change goes through one `Batch`, which
+ * is written atomically.
+ */
+import { ACCOUNT_KEY, type AccountRecord } from "./account.js";
+import { toHex } from "./bytes.js";
+import type { ContactRecord } from "./contacts.js";
+import type { Keystore, RecordOp } from "./keystore.js";
+import type { RatchetState } from "./ratchet.js";
+
+export interface SessionRecord {
+  peer: string;
+  created: number;
+  state: RatchetState;
+}
+
+export interface MessageRecord {
+  id: string;
+  peer: string;
+  direction: "in" | "out";
+  text: string;
+  at: number;
+  /** Position in this profile's history: strictly increasing. */
+  seq: number;
+}
+
+const SEQ_KEY = "seq";
+const hexId = (id: Uint8Array | string) => (typeof id === "string" ? id : toHex(id));
+
+export class Profile {
+  private constructor(
+    readonly keystore: Keystore,
+    private seq: number,
+  ) {}
+
+  static async open(keystore: Keystore): Promise<Profile> {
+    return new Profile(keystore, (await keystore.get<number>(SEQ_KEY)) ?? 0);
+  }
+
+  account(): Promise<AccountRecord | undefined> {
+    return this.keystore.get<AccountRecord>(ACCOUNT_KEY);
+  }
+
+  contact(address: string): Promise<ContactRecord | undefined> {
+    return this.keystore.get<ContactRecord>(this.keystore.blind("contact", address));
+  }
+
+  async contacts(): Promise<ContactRecord[]> {
+    return this.all<ContactRecord>("contact/");
+  }
+
+  session(id: Uint8Array | string): Promise<SessionRecord | undefined> {
+    return this.keystore.get<SessionRecord>(this.keystore.blind("session", hexId(id)));
+  }
+
+  async sessions(): Promise<SessionRecord[]> {
+    return this.all<SessionRecord>("session/");
+  }
+
+  async hasMessage(id: string): Promise<boolean> {
+    return (await this.keystore.storage.get(this.keystore.blind("message", id))) !== undefined;
+  }
+
+  /** Stored messages, oldest first; optionally only those with one peer. */
+  async history(peer?: string): Promise<MessageRecord[]> {
+    const all = await this.all<MessageRecord>("message/");
+    return all.filter((m) => peer === undefined || m.peer === peer).sort((a, b) => a.seq - b.seq);
+  }
+
+  private async all<T>(prefix: string): Promise<T[]> {
+    const out: T[] = [];
+    for (const key of await this.keystore.list(prefix)) {
+      const r = await this.keystore.get<T>(key);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
+  batch(): Batch {
+    return new Batch(this);
+  }
+
+  /** @internal used by Batch */
+  async apply(ops: RecordOp[], seq: number): Promise<void> {
+    await this.keystore.write(seq > this.seq ? [...ops, { key: SEQ_KEY, value: seq }] : ops);
+    this.seq = Math.max(this.seq, seq);
+  }
+
+  /** @internal used by Batch */
+  nextSeq(): number {
+    return this.seq + 1;
+  }
+}
+
+/** A set of record changes written in one atomic write. */
+export class Batch {
+  private readonly ops: RecordOp[] = [];
+  private seq = 0;
+
+  constructor(private readonly profile: Profile) {}
+
+  private put(kind: string, name: string, value: unknown): this {
+    this.ops.push({ key: this.profile.keystore.blind(kind, name), value });
+    return this;
+  }
+
+  account(a: AccountRecord): this {
+    this.ops.push({ key: ACCOUNT_KEY, value: a });
+    return this;
+  }
+  contact(c: ContactRecord): this {
+    return this.put("contact", c.address, c);
+  }
+  session(id: Uint8Array | string, s: SessionRecord | null): this {
+    return this.put("session", hexId(id), s);
+  }
+  /** Adds a message to the history; its `seq` is assigned here. */
+  message(m: Omit<MessageRecord, "seq">): this {
+    this.seq = this.profile.nextSeq();
+    return this.put("message", m.id, { ...m, seq: this.seq });
+  }
+
+  commit(): Promise<void> {
+    return this.profile.apply(this.ops, this.seq);
+  }
+}
