@@ -71,6 +71,17 @@ export class Client {
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Runs state-changing operations one at a time: two decryptions racing on one session
+   * could otherwise write back an older ratchet state and re-open a used key.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
+  private serial<T>(f: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(f, f);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private get keystore(): Keystore {
     return this.profile.keystore;
   }
@@ -141,17 +152,21 @@ export class Client {
   }
 
   async changePassword(oldPassword: string, newPassword: string, kdf?: KdfParams): Promise<void> {
-    await this.keystore.changePassword(oldPassword, newPassword, kdf);
+    return this.serial(async () => {
+      await this.keystore.changePassword(oldPassword, newPassword, kdf);
+    });
   }
 
   /** Rotates the prekey when due and deletes expired prekey secrets. True if the bundle changed. */
   async maintain(force = false): Promise<boolean> {
-    const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
-    if (!next) return false;
-    await this.profile.batch().account(next).commit();
-    const changed = toHex(next.bundle) !== toHex(this.account.bundle);
-    this.account = next;
-    return changed;
+    return this.serial(async () => {
+      const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
+      if (!next) return false;
+      await this.profile.batch().account(next).commit();
+      const changed = toHex(next.bundle) !== toHex(this.account.bundle);
+      this.account = next;
+      return changed;
+    });
   }
 
   /** Our signed bundle (encoded). */
@@ -170,23 +185,25 @@ export class Client {
     input: Uint8Array | string,
     opts: { acceptChangedIdentity?: boolean } = {},
   ): Promise<Contact> {
-    const bytes = typeof input === "string" ? dearmor(input, "BUNDLE").data : input;
-    const b: Bundle = decodeBundle(bytes);
-    await verifyBundle(b, this.now());
-    if (fingerprint(b.identityKey).every((x, i) => x === fingerprint(this.signer.publicKey)[i]))
-      fail("INVALID_ARGUMENT", "that is your own bundle");
-    const address = addressOf(b.name, b.relay);
-    const existing = await this.profile.contact(address);
-    const accept = opts.acceptChangedIdentity === true;
-    const { record, identityChanged } = mergeBundle(existing, b, this.now(), accept);
-    const batch = this.profile.batch().contact(record);
-    // A changed identity ends the old sessions: nothing more is sent or accepted on them.
-    if (identityChanged) {
-      for (const s of await this.profile.sessions())
-        if (s.peer === address) batch.session(s.state.sessionId, null);
-    }
-    await batch.commit();
-    return describe(record);
+    return this.serial(async () => {
+      const bytes = typeof input === "string" ? dearmor(input, "BUNDLE").data : input;
+      const b: Bundle = decodeBundle(bytes);
+      await verifyBundle(b, this.now());
+      if (fingerprint(b.identityKey).every((x, i) => x === fingerprint(this.signer.publicKey)[i]))
+        fail("INVALID_ARGUMENT", "that is your own bundle");
+      const address = addressOf(b.name, b.relay);
+      const existing = await this.profile.contact(address);
+      const accept = opts.acceptChangedIdentity === true;
+      const { record, identityChanged } = mergeBundle(existing, b, this.now(), accept);
+      const batch = this.profile.batch().contact(record);
+      // A changed identity ends the old sessions: nothing more is sent or accepted on them.
+      if (identityChanged) {
+        for (const s of await this.profile.sessions())
+          if (s.peer === address) batch.session(s.state.sessionId, null);
+      }
+      await batch.commit();
+      return describe(record);
+    });
   }
 
   async contacts(): Promise<Contact[]> {
@@ -214,104 +231,110 @@ export class Client {
   }
 
   async markVerified(who: string, verified = true): Promise<void> {
-    const c = await this.findContact(who);
-    await this.profile
-      .batch()
-      .contact({ ...c, verified })
-      .commit();
+    return this.serial(async () => {
+      const c = await this.findContact(who);
+      await this.profile
+        .batch()
+        .contact({ ...c, verified })
+        .commit();
+    });
   }
 
   // --- messages ------------------------------------------------------------------------
 
   /** Encrypts text for a contact: a session message, or a prekey message to start one. */
   async encrypt(to: string, text: string): Promise<{ id: string; envelope: Uint8Array }> {
-    if (typeof text !== "string") fail("INVALID_ARGUMENT", "text must be a string");
-    const c = await this.findContact(to);
-    const now = this.now();
-    const payload = encodeText(text);
-    const session = c.session ? await this.profile.session(c.session) : undefined;
-    let envelope: Uint8Array;
-    let state: ratchet.RatchetState;
-    if (session) {
-      ({ message: envelope, state } = await ratchet.encrypt(session.state, payload, now));
-    } else {
-      if (!c.bundle)
-        return fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
-      const b = decodeBundle(c.bundle);
-      await verifyBundle(b, now);
-      ({ message: envelope, state } = await handshake.initiate(
-        { signer: this.signer, name: this.account.name, relay: this.account.relay },
-        b,
-        payload,
-        now,
-      ));
-    }
-    const id = messageId(envelope);
-    const sid = toHex(state.sessionId);
-    await this.profile
-      .batch()
-      .session(sid, { peer: c.address, created: session?.created ?? now, state })
-      .contact({ ...c, session: sid })
-      .message({ id, peer: c.address, direction: "out", text, at: now })
-      .commit();
-    return { id, envelope };
+    return this.serial(async () => {
+      if (typeof text !== "string") fail("INVALID_ARGUMENT", "text must be a string");
+      const c = await this.findContact(to);
+      const now = this.now();
+      const payload = encodeText(text);
+      const session = c.session ? await this.profile.session(c.session) : undefined;
+      let envelope: Uint8Array;
+      let state: ratchet.RatchetState;
+      if (session) {
+        ({ message: envelope, state } = await ratchet.encrypt(session.state, payload, now));
+      } else {
+        if (!c.bundle)
+          return fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
+        const b = decodeBundle(c.bundle);
+        await verifyBundle(b, now);
+        ({ message: envelope, state } = await handshake.initiate(
+          { signer: this.signer, name: this.account.name, relay: this.account.relay },
+          b,
+          payload,
+          now,
+        ));
+      }
+      const id = messageId(envelope);
+      const sid = toHex(state.sessionId);
+      await this.profile
+        .batch()
+        .session(sid, { peer: c.address, created: session?.created ?? now, state })
+        .contact({ ...c, session: sid })
+        .message({ id, peer: c.address, direction: "out", text, at: now })
+        .commit();
+      return { id, envelope };
+    });
   }
 
   /** Decrypts an envelope (bytes or armor), stores it, and returns who sent it. */
   async decrypt(input: Uint8Array | string): Promise<Received> {
-    const bytes = typeof input === "string" ? dearmor(input, "MESSAGE").data : input;
-    const env = decodeEnvelope(bytes);
-    const id = messageId(bytes);
-    if (await this.profile.hasMessage(id)) fail("REPLAY", "message was already received");
-    const now = this.now();
-    const batch = this.profile.batch();
-    let from: ContactRecord;
-    let text: string;
+    return this.serial(async () => {
+      const bytes = typeof input === "string" ? dearmor(input, "MESSAGE").data : input;
+      const env = decodeEnvelope(bytes);
+      const id = messageId(bytes);
+      if (await this.profile.hasMessage(id)) fail("REPLAY", "message was already received");
+      const now = this.now();
+      const batch = this.profile.batch();
+      let from: ContactRecord;
+      let text: string;
 
-    if (env.type === "prekey") {
-      const prekey = findPrekey(this.account, env.prekeyId, now);
-      if (!prekey)
-        return fail("NOT_FOR_ME", "message is not for this profile (unknown or expired prekey)");
-      const acc = await handshake.accept(this.signer.publicKey, prekey, env, now);
-      if (wasSeen(prekey, acc.handshakeId)) fail("REPLAY", "first message was already received");
-      const address = addressOf(acc.sender.name, acc.sender.relay);
-      const sid = toHex(acc.state.sessionId);
-      from = {
-        ...fromFirstMessage(await this.profile.contact(address), acc.sender, now),
-        session: sid,
+      if (env.type === "prekey") {
+        const prekey = findPrekey(this.account, env.prekeyId, now);
+        if (!prekey)
+          return fail("NOT_FOR_ME", "message is not for this profile (unknown or expired prekey)");
+        const acc = await handshake.accept(this.signer.publicKey, prekey, env, now);
+        if (wasSeen(prekey, acc.handshakeId)) fail("REPLAY", "first message was already received");
+        const address = addressOf(acc.sender.name, acc.sender.relay);
+        const sid = toHex(acc.state.sessionId);
+        from = {
+          ...fromFirstMessage(await this.profile.contact(address), acc.sender, now),
+          session: sid,
+        };
+        text = decodeText(acc.payload);
+        const account = markSeen(this.account, prekey.id, acc.handshakeId);
+        batch.account(account).session(sid, { peer: address, created: now, state: acc.state });
+        await batch
+          .contact(from)
+          .message({ id, peer: address, direction: "in", text, at: now })
+          .commit();
+        this.account = account;
+      } else {
+        const session = await this.profile.session(env.sessionId);
+        if (!session)
+          return fail(
+            "NO_SESSION",
+            "no session for this message (not for this profile, or its first message has not arrived)",
+          );
+        const contact = await this.profile.contact(session.peer);
+        if (!contact) return fail("CORRUPT_STORE", "session has no contact");
+        const r = await ratchet.decrypt(session.state, env, now);
+        text = decodeText(r.payload);
+        // The session a peer last used is the one we answer on (simultaneous first messages).
+        from = { ...contact, session: toHex(env.sessionId) };
+        batch.session(env.sessionId, { ...session, state: r.state }).contact(from);
+        await batch.message({ id, peer: contact.address, direction: "in", text, at: now }).commit();
+      }
+      return {
+        id,
+        from: from.address,
+        text,
+        at: now,
+        verified: from.verified,
+        firstContact: env.type === "prekey",
       };
-      text = decodeText(acc.payload);
-      const account = markSeen(this.account, prekey.id, acc.handshakeId);
-      batch.account(account).session(sid, { peer: address, created: now, state: acc.state });
-      await batch
-        .contact(from)
-        .message({ id, peer: address, direction: "in", text, at: now })
-        .commit();
-      this.account = account;
-    } else {
-      const session = await this.profile.session(env.sessionId);
-      if (!session)
-        return fail(
-          "NO_SESSION",
-          "no session for this message (not for this profile, or its first message has not arrived)",
-        );
-      const contact = await this.profile.contact(session.peer);
-      if (!contact) return fail("CORRUPT_STORE", "session has no contact");
-      const r = await ratchet.decrypt(session.state, env, now);
-      text = decodeText(r.payload);
-      // The session a peer last used is the one we answer on (simultaneous first messages).
-      from = { ...contact, session: toHex(env.sessionId) };
-      batch.session(env.sessionId, { ...session, state: r.state }).contact(from);
-      await batch.message({ id, peer: contact.address, direction: "in", text, at: now }).commit();
-    }
-    return {
-      id,
-      from: from.address,
-      text,
-      at: now,
-      verified: from.verified,
-      firstContact: env.type === "prekey",
-    };
+    });
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */

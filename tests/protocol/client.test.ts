@@ -139,6 +139,28 @@ describe("Client", () => {
     await expect(dave.addContact(carolsOldCopy)).rejects.toSatisfy(code("EXPIRED"));
   });
 
+  it("serialises concurrent decryptions so a message cannot be accepted twice", async () => {
+    const { alice, bob } = await twoClients();
+    await bob.decrypt((await alice.encrypt("bob", "first")).envelope);
+    const ms = [];
+    for (let i = 0; i < 5; i++) ms.push((await alice.encrypt("bob", `m${i}`)).envelope);
+    const all = [...ms, ...ms].map((m) =>
+      bob.decrypt(m).then(
+        (r) => r.text,
+        (e) => e,
+      ),
+    );
+    const results = await Promise.all(all);
+    expect(results.filter((r) => typeof r === "string").sort()).toEqual([
+      "m0",
+      "m1",
+      "m2",
+      "m3",
+      "m4",
+    ]);
+    expect(results.filter((r) => ProtocolError.is(r, "REPLAY"))).toHaveLength(5);
+  });
+
   it("exports a bundle as armor", async () => {
     const { alice } = await twoClients();
     expect(dearmor(alice.exportBundle(), "BUNDLE").data.length).toBeGreaterThan(5000);
