@@ -6,8 +6,8 @@
 import { readFile, rmdir, stat } from "node:fs/promises";
 import { armor, MAX_ARMOR_BYTES } from "../protocol/armor.js";
 import { Client } from "../protocol/client.js";
+import { MAX_TEXT_BYTES } from "../protocol/envelope.js";
 import { checkName } from "../protocol/identity.js";
-import { ProfileStorage } from "./profile-storage.js";
 import {
   askPassword,
   checkNewPassword,
@@ -17,11 +17,12 @@ import {
   PASSWORD_ENV,
   withProfile,
 } from "./profile.js";
+import { ProfileStorage } from "./profile-storage.js";
 import { readStdin } from "./prompt.js";
 import { UsageError } from "./usage-error.js";
 
-/** The largest plaintext `encrypt` accepts. */
-export const MAX_PLAINTEXT_BYTES = 1024 * 1024;
+/** The largest plaintext `encrypt` accepts: the protocol's limit, 1 MiB of UTF-8. */
+export const MAX_PLAINTEXT_BYTES = MAX_TEXT_BYTES;
 
 export interface ProfileOptions {
   profile: string;
@@ -74,7 +75,12 @@ export async function init(o: ProfileOptions & { name: string }): Promise<void> 
     if (!existed) await rmdir(o.profile).catch(() => undefined);
     throw e;
   }
-  out(labelled([["name", client.name], ["fingerprint", client.fingerprint]]));
+  out(
+    labelled([
+      ["name", client.name],
+      ["fingerprint", client.fingerprint],
+    ]),
+  );
   note(`created profile ${client.address} in ${o.profile}`);
   client.lock();
 }
@@ -125,16 +131,17 @@ export async function encrypt(
       throw new UsageError("the message must be UTF-8 text");
     }
     const { envelope } = await c.encrypt(o.to, text);
-    out(o.compact ? `${armor("MESSAGE", envelope, { compact: true })}\n` : armor("MESSAGE", envelope));
+    out(
+      o.compact ? `${armor("MESSAGE", envelope, { compact: true })}\n` : armor("MESSAGE", envelope),
+    );
   });
 }
 
 export async function decrypt(o: ProfileOptions): Promise<void> {
   await withProfile(o.profile, async (c) => {
     const input = await readStdinText("message armor", 4 * MAX_ARMOR_BYTES);
-    const known = new Set((await c.contacts()).map((k) => k.address));
     const r = await c.decrypt(new TextDecoder().decode(input));
-    if (!known.has(r.from)) note(`new contact: ${r.from}`);
+    if (r.newContact) note(`new contact: ${r.from}`);
     note(`from ${verifiedNote(o.profile, r.from, r.verified)}`);
     out(r.text);
   });
@@ -144,6 +151,12 @@ export async function decrypt(o: ProfileOptions): Promise<void> {
 
 /** A bundle armor is about 8 KiB; this leaves room and still bounds what is read. */
 const MAX_BUNDLE_TEXT = 1024 * 1024;
+
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: "no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a folder",
+};
 
 async function readBundle(file: string | undefined): Promise<string> {
   if (file === undefined || file === "-")
@@ -155,8 +168,8 @@ async function readBundle(file: string | undefined): Promise<string> {
     bytes = await readFile(file);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    const code = (e as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new UsageError(`cannot read ${file} (${code})`);
+    const code = (e as NodeJS.ErrnoException).code ?? "";
+    throw new UsageError(`cannot read ${file}: ${FILE_ERRORS[code] ?? "unreadable"}`);
   }
   return new TextDecoder().decode(bytes);
 }
@@ -169,7 +182,13 @@ export async function contactsAdd(
     const text = await readBundle(file);
     const before = new Map((await c.contacts()).map((k) => [k.address, k.fingerprint]));
     const k = await c.addContact(text, { acceptChangedIdentity: o.acceptChanged === true });
-    out(labelled([["name", k.name], ["address", k.address], ["fingerprint", k.fingerprint]]));
+    out(
+      labelled([
+        ["name", k.name],
+        ["address", k.address],
+        ["fingerprint", k.fingerprint],
+      ]),
+    );
     const previous = before.get(k.address);
     if (previous === undefined) note(`new contact: ${verifiedNote(o.profile, k.address, false)}`);
     else if (previous !== k.fingerprint)
@@ -194,7 +213,9 @@ export async function contactsList(o: ProfileOptions & { json?: boolean }): Prom
     }
     const width = Math.max(0, ...list.map((k) => k.address.length));
     for (const k of list) {
-      out(`${k.address.padEnd(width)}  ${k.verified ? "verified  " : "unverified"}  ${k.fingerprint}\n`);
+      out(
+        `${k.address.padEnd(width)}  ${k.verified ? "verified  " : "unverified"}  ${k.fingerprint}\n`,
+      );
     }
     if (list.length === 0) note("no contacts yet: add one with 'contacts add'");
   });
@@ -204,7 +225,12 @@ export async function contactsVerify(who: string, o: ProfileOptions): Promise<vo
   await withProfile(o.profile, async (c) => {
     const k = await c.contact(who);
     await c.markVerified(k.address);
-    out(labelled([["address", k.address], ["safety number", k.safetyNumber]]));
+    out(
+      labelled([
+        ["address", k.address],
+        ["safety number", k.safetyNumber],
+      ]),
+    );
     note(`marked ${k.address} as verified`);
   });
 }

@@ -7,6 +7,7 @@
  *       the command named something that is not there or is malformed (USAGE_CODES)
  *   70  a bug (EX_SOFTWARE): only the error's name is printed, never its message or stack,
  *       unless SECURE_MSG_DEBUG=1
+ *   130 the user pressed Ctrl-C (or Ctrl-D) at a password prompt, as for SIGINT
  */
 import { CommanderError } from "commander";
 import { type ErrorCode, ProtocolError } from "../protocol/errors.js";
@@ -16,6 +17,12 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
+export const EXIT_ABORTED = 130;
+
+/** What prompt.ts throws when the user ends a password prompt with Ctrl-C or Ctrl-D. */
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && (e as NodeJS.ErrnoException).code === "ABORTED";
+}
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "INVALID_ARGUMENT",
@@ -39,7 +46,7 @@ export function exitCodeOf(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   if (e instanceof UsageError) return EXIT_USAGE;
   if (ProtocolError.is(e)) return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILURE;
-  return EXIT_INTERNAL;
+  return isAbort(e) ? EXIT_ABORTED : EXIT_INTERNAL;
 }
 
 /** One line, with newlines folded, so scripts can read stderr line by line. */
@@ -53,6 +60,7 @@ export function describeError(e: unknown): string {
     const message = MESSAGES[e.code]?.(e) ?? e.message;
     return `secure-msg: ${oneLine(message)} (${e.code})`;
   }
+  if (isAbort(e)) return "secure-msg: aborted";
   const name = e instanceof Error ? e.name : typeof e;
   return `secure-msg: internal error (${name})`;
 }
@@ -77,3 +85,14 @@ export const commanderOutput = {
     write(`secure-msg: ${oneLine(text.replace(/^error:\s*/, ""))} (USAGE)\n`);
   },
 };
+
+/**
+ * A reader that closes stdout early (`| head`) chose to stop reading: exit 1 quietly, as
+ * a process killed by SIGPIPE would. Any other stdout failure is reported.
+ */
+export function watchStdout(): void {
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") process.stderr.write(`${describeError(e)}\n`);
+    process.exit(e.code === "EPIPE" ? EXIT_FAILURE : EXIT_INTERNAL);
+  });
+}

@@ -27,7 +27,8 @@ export function kdfFromEnv(): KdfParams {
   const raw = process.env[KDF_ENV];
   if (raw === undefined) return DEFAULT_KDF;
   const m = /^(\d{1,8}),(\d{1,3}),(\d{1,3})$/.exec(raw.trim());
-  if (!m) throw new UsageError(`${KDF_ENV} must be m,t,p (memory KiB, passes, lanes), e.g. 1024,1,1`);
+  if (!m)
+    throw new UsageError(`${KDF_ENV} must be m,t,p (memory KiB, passes, lanes), e.g. 1024,1,1`);
   const [mem, t, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (mem < 8 || t < 1 || p < 1 || mem < 8 * p)
     throw new UsageError(`${KDF_ENV}: need m >= 8 * p, t >= 1 and p >= 1`);

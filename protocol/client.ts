@@ -5,6 +5,7 @@
  * the extension build on it.
  */
 import {
+  ACCOUNT_KEY,
   type AccountRecord,
   createAccount,
   currentPrekey,
@@ -14,16 +15,17 @@ import {
   wasSeen,
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
-import { type Bundle, decodeBundle, verifyBundle } from "./bundle.js";
-import { toHex } from "./bytes.js";
+import { decodeBundle, verifyBundle } from "./bundle.js";
+import { toHex, utf8 } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
   describe,
+  findContact,
   fromFirstMessage,
-  mergeBundle,
+  importBundle,
 } from "./contacts.js";
-import { decodeEnvelope, decodeText, encodeText } from "./envelope.js";
+import { decodeEnvelope, decodeText, encodeText, MAX_TEXT_BYTES } from "./envelope.js";
 import { fail } from "./errors.js";
 import * as handshake from "./handshake.js";
 import {
@@ -36,8 +38,8 @@ import {
 } from "./identity.js";
 import { Label, labelledHash } from "./kdf.js";
 import { type KdfParams, Keystore } from "./keystore.js";
-import { type MessageRecord, Profile } from "./profile.js";
 import * as ratchet from "./ratchet.js";
+import { type MessageRecord, Records } from "./records.js";
 import { HybridSigner } from "./sign.js";
 import type { StorageAdapter } from "./storage.js";
 
@@ -54,8 +56,10 @@ export interface Received {
   at: number;
   /** The sender's identity was verified by the user (safety number). */
   verified: boolean;
-  /** This message started a new session (and may have added a new contact). */
+  /** This message started a new session. */
   firstContact: boolean;
+  /** The sender was not a contact before this message (added unverified, on first use). */
+  newContact: boolean;
 }
 
 /** A message's id: H(label || envelope)[0:16], hex. Used for replay detection and dedup. */
@@ -65,7 +69,7 @@ export function messageId(envelope: Uint8Array): string {
 
 export class Client {
   private constructor(
-    private readonly profile: Profile,
+    private readonly records: Records,
     private account: AccountRecord,
     private readonly signer: HybridSigner,
     private readonly now: () => number,
@@ -83,7 +87,7 @@ export class Client {
   }
 
   private get keystore(): Keystore {
-    return this.profile.keystore;
+    return this.records.keystore;
   }
 
   static async create(
@@ -94,11 +98,12 @@ export class Client {
     const name = checkName(p.name);
     const relay = checkRelayUrl(p.relay ?? "");
     const now = opts.now ?? Date.now;
-    const keystore = await Keystore.create(storage, p.password, opts.kdf);
     const { account, signer } = await createAccount(name, relay, now());
-    const profile = await Profile.open(keystore);
-    await profile.batch().account(account).commit();
-    return new Client(profile, account, signer, now);
+    // The keystore header and the account are written in one atomic batch.
+    const keystore = await Keystore.create(storage, p.password, opts.kdf, [
+      { key: ACCOUNT_KEY, value: account },
+    ]);
+    return new Client(await Records.open(keystore), account, signer, now);
   }
 
   static async open(
@@ -119,11 +124,11 @@ export class Client {
   }
 
   private static async load(keystore: Keystore, opts: ClientOptions): Promise<Client> {
-    const profile = await Profile.open(keystore);
-    const account = await profile.account();
+    const records = await Records.open(keystore);
+    const account = await records.account();
     if (!account) return fail("NO_ACCOUNT", "keystore has no account");
     const signer = await HybridSigner.fromSeed(account.identitySeed);
-    const client = new Client(profile, account, signer, opts.now ?? Date.now);
+    const client = new Client(records, account, signer, opts.now ?? Date.now);
     await client.maintain();
     return client;
   }
@@ -162,7 +167,7 @@ export class Client {
     return this.serial(async () => {
       const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
       if (!next) return false;
-      await this.profile.batch().account(next).commit();
+      await this.records.batch().account(next).commit();
       const changed = toHex(next.bundle) !== toHex(this.account.bundle);
       this.account = next;
       return changed;
@@ -187,39 +192,25 @@ export class Client {
   ): Promise<Contact> {
     return this.serial(async () => {
       const bytes = typeof input === "string" ? dearmor(input, "BUNDLE").data : input;
-      const b: Bundle = decodeBundle(bytes);
-      await verifyBundle(b, this.now());
-      if (fingerprint(b.identityKey).every((x, i) => x === fingerprint(this.signer.publicKey)[i]))
-        fail("INVALID_ARGUMENT", "that is your own bundle");
-      const address = addressOf(b.name, b.relay);
-      const existing = await this.profile.contact(address);
       const accept = opts.acceptChangedIdentity === true;
-      const { record, identityChanged } = mergeBundle(existing, b, this.now(), accept);
-      const batch = this.profile.batch().contact(record);
-      // A changed identity ends the old sessions: nothing more is sent or accepted on them.
-      if (identityChanged) {
-        for (const s of await this.profile.sessions())
-          if (s.peer === address) batch.session(s.state.sessionId, null);
-      }
-      await batch.commit();
+      const record = await importBundle(
+        this.records,
+        this.signer.publicKey,
+        bytes,
+        this.now(),
+        accept,
+      );
       return describe(record);
     });
   }
 
   async contacts(): Promise<Contact[]> {
-    const all = await this.profile.contacts();
+    const all = await this.records.contacts();
     return all.map(describe).sort((a, b) => a.address.localeCompare(b.address));
   }
 
-  /** Finds a contact by address, or by name when exactly one contact has it. */
-  private async findContact(who: string): Promise<ContactRecord> {
-    const direct = await this.profile.contact(who);
-    if (direct) return direct;
-    const byName = (await this.profile.contacts()).filter((c) => c.name === who);
-    if (byName.length === 1) return byName[0]!;
-    if (byName.length > 1)
-      fail("INVALID_ARGUMENT", `several contacts are named ${who}: use the full address`);
-    return fail("UNKNOWN_CONTACT", `no contact ${who}`);
+  private findContact(who: string): Promise<ContactRecord> {
+    return findContact(this.records, who);
   }
 
   async contact(who: string): Promise<Contact & { safetyNumber: string }> {
@@ -233,7 +224,7 @@ export class Client {
   async markVerified(who: string, verified = true): Promise<void> {
     return this.serial(async () => {
       const c = await this.findContact(who);
-      await this.profile
+      await this.records
         .batch()
         .contact({ ...c, verified })
         .commit();
@@ -246,10 +237,12 @@ export class Client {
   async encrypt(to: string, text: string): Promise<{ id: string; envelope: Uint8Array }> {
     return this.serial(async () => {
       if (typeof text !== "string") fail("INVALID_ARGUMENT", "text must be a string");
+      if (utf8(text).length > MAX_TEXT_BYTES)
+        fail("INVALID_ARGUMENT", `text is longer than ${MAX_TEXT_BYTES} bytes`);
       const c = await this.findContact(to);
       const now = this.now();
       const payload = encodeText(text);
-      const session = c.session ? await this.profile.session(c.session) : undefined;
+      const session = c.session ? await this.records.session(c.session) : undefined;
       let envelope: Uint8Array;
       let state: ratchet.RatchetState;
       if (session) {
@@ -268,7 +261,7 @@ export class Client {
       }
       const id = messageId(envelope);
       const sid = toHex(state.sessionId);
-      await this.profile
+      await this.records
         .batch()
         .session(sid, { peer: c.address, created: session?.created ?? now, state })
         .contact({ ...c, session: sid })
@@ -284,11 +277,12 @@ export class Client {
       const bytes = typeof input === "string" ? dearmor(input, "MESSAGE").data : input;
       const env = decodeEnvelope(bytes);
       const id = messageId(bytes);
-      if (await this.profile.hasMessage(id)) fail("REPLAY", "message was already received");
+      if (await this.records.hasMessage(id)) fail("REPLAY", "message was already received");
       const now = this.now();
-      const batch = this.profile.batch();
+      const batch = this.records.batch();
       let from: ContactRecord;
       let text: string;
+      let newContact = false;
 
       if (env.type === "prekey") {
         const prekey = findPrekey(this.account, env.prekeyId, now);
@@ -298,10 +292,9 @@ export class Client {
         if (wasSeen(prekey, acc.handshakeId)) fail("REPLAY", "first message was already received");
         const address = addressOf(acc.sender.name, acc.sender.relay);
         const sid = toHex(acc.state.sessionId);
-        from = {
-          ...fromFirstMessage(await this.profile.contact(address), acc.sender, now),
-          session: sid,
-        };
+        const existing = await this.records.contact(address);
+        newContact = existing === undefined;
+        from = { ...fromFirstMessage(existing, acc.sender, now), session: sid };
         text = decodeText(acc.payload);
         const account = markSeen(this.account, prekey.id, acc.handshakeId);
         batch.account(account).session(sid, { peer: address, created: now, state: acc.state });
@@ -311,13 +304,13 @@ export class Client {
           .commit();
         this.account = account;
       } else {
-        const session = await this.profile.session(env.sessionId);
+        const session = await this.records.session(env.sessionId);
         if (!session)
           return fail(
             "NO_SESSION",
             "no session for this message (not for this profile, or its first message has not arrived)",
           );
-        const contact = await this.profile.contact(session.peer);
+        const contact = await this.records.contact(session.peer);
         if (!contact) return fail("CORRUPT_STORE", "session has no contact");
         const r = await ratchet.decrypt(session.state, env, now);
         text = decodeText(r.payload);
@@ -333,13 +326,14 @@ export class Client {
         at: now,
         verified: from.verified,
         firstContact: env.type === "prekey",
+        newContact,
       };
     });
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */
   history(peer?: string): Promise<MessageRecord[]> {
-    return this.profile.history(peer);
+    return this.records.history(peer);
   }
 
   /** The current prekey's id (for tests and diagnostics). */

@@ -3,12 +3,11 @@
  * them. A contact's identity key never changes silently: a different key for a known
  * address is IDENTITY_CHANGED until the user accepts it again (re-verification).
  */
-
-import type { Bundle } from "./bundle.js";
-import { encodeBundle } from "./bundle.js";
+import { type Bundle, decodeBundle, encodeBundle, verifyBundle } from "./bundle.js";
 import { equal } from "./bytes.js";
 import { fail } from "./errors.js";
 import { addressOf, fingerprint, formatFingerprint } from "./identity.js";
+import type { Records } from "./records.js";
 
 export interface ContactRecord {
   address: string;
@@ -113,4 +112,41 @@ export function fromFirstMessage(
     added: now,
     session: null,
   };
+}
+
+/**
+ * Verifies a bundle and adds or updates its contact, in one batch. A changed identity
+ * (accepted) ends the old sessions: nothing more is sent or accepted on them.
+ */
+export async function importBundle(
+  records: Records,
+  ownIdentityKey: Uint8Array,
+  bytes: Uint8Array,
+  now: number,
+  acceptChangedIdentity: boolean,
+): Promise<ContactRecord> {
+  const b = decodeBundle(bytes);
+  await verifyBundle(b, now);
+  if (equal(b.identityKey, ownIdentityKey)) fail("INVALID_ARGUMENT", "that is your own bundle");
+  const address = addressOf(b.name, b.relay);
+  const existing = await records.contact(address);
+  const { record, identityChanged } = mergeBundle(existing, b, now, acceptChangedIdentity);
+  const batch = records.batch().contact(record);
+  if (identityChanged) {
+    for (const s of await records.sessions())
+      if (s.peer === address) batch.session(s.state.sessionId, null);
+  }
+  await batch.commit();
+  return record;
+}
+
+/** Finds a contact by address, or by name when exactly one contact has it. */
+export async function findContact(records: Records, who: string): Promise<ContactRecord> {
+  const direct = await records.contact(who);
+  if (direct) return direct;
+  const byName = (await records.contacts()).filter((c) => c.name === who);
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length > 1)
+    fail("INVALID_ARGUMENT", `several contacts are named ${who}: use the full address`);
+  return fail("UNKNOWN_CONTACT", `no contact ${who}`);
 }

@@ -11,8 +11,13 @@ import { checkVersion, TYPE_PREKEY_MESSAGE, TYPE_SESSION_MESSAGE, VERSION } from
 
 export const SESSION_ID_LENGTH = 8;
 export const RATCHET_KEY_LENGTH = 32;
-/** Largest ciphertext (payload + tag) accepted in any envelope: 1 MiB. */
-export const MAX_CIPHERTEXT = 1 << 20;
+/** Largest text a message may carry: 1 MiB of UTF-8. */
+export const MAX_TEXT_BYTES = 1 << 20;
+/**
+ * Largest ciphertext accepted in any envelope: the largest text plus room for the
+ * payload kind, a first message's sealed-sender fields (about 6.6 KB) and the tag.
+ */
+export const MAX_CIPHERTEXT = MAX_TEXT_BYTES + 16 * 1024;
 
 export const FLAG_ANNOUNCE = 0x01;
 export const FLAG_PQ_STEP = 0x02;

@@ -22,7 +22,7 @@ import {
 } from "./bytes.js";
 import { fail, ProtocolError } from "./errors.js";
 import { hkdf, hmacSha256, Label } from "./kdf.js";
-import type { StorageAdapter } from "./storage.js";
+import type { StorageAdapter, WriteOp } from "./storage.js";
 import { checkVersion, TYPE_KEYSTORE_HEADER, TYPE_RECORD, VERSION } from "./version.js";
 
 export interface KdfParams {
@@ -181,17 +181,21 @@ export class Keystore {
     return (await storage.get(HEADER_KEY)) !== undefined;
   }
 
+  /** Creates a keystore, writing its header and any `initial` records in one atomic batch. */
   static async create(
     storage: StorageAdapter,
     password: string,
     params: KdfParams = DEFAULT_KDF,
+    initial: RecordOp[] = [],
   ): Promise<Keystore> {
     checkParams(params, "INVALID_ARGUMENT");
     if (await Keystore.exists(storage)) fail("ACCOUNT_EXISTS", "a keystore already exists here");
     const dek = randomBytes(32);
     const header = await wrap(dek, password, params);
-    await storage.write([{ key: HEADER_KEY, value: encodeHeader(header) }]);
-    return new Keystore(storage, dek, await aead.importAeadKey(dek));
+    const ks = new Keystore(storage, dek, await aead.importAeadKey(dek));
+    const records = await ks.sealAll(initial);
+    await storage.write([{ key: HEADER_KEY, value: encodeHeader(header) }, ...records]);
+    return ks;
   }
 
   static async unlock(storage: StorageAdapter, password: string): Promise<Keystore> {
@@ -296,9 +300,8 @@ export class Keystore {
     return this.storage.list(prefix);
   }
 
-  /** Encrypts and writes all ops in one atomic batch. */
-  async write(ops: RecordOp[]): Promise<void> {
-    const sealed = [];
+  private async sealAll(ops: RecordOp[]): Promise<WriteOp[]> {
+    const sealed: WriteOp[] = [];
     for (const op of ops) {
       if (op.key === HEADER_KEY) fail("INVALID_ARGUMENT", "the keystore header is not a record");
       sealed.push({
@@ -306,7 +309,12 @@ export class Keystore {
         value: op.value === null ? null : await this.seal(op.key, op.value),
       });
     }
-    await this.storage.write(sealed);
+    return sealed;
+  }
+
+  /** Encrypts and writes all ops in one atomic batch. */
+  async write(ops: RecordOp[]): Promise<void> {
+    await this.storage.write(await this.sealAll(ops));
   }
 
   toJSON(): string {

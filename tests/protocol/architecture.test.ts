@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 const dir = new URL("../../protocol/", import.meta.url);
@@ -9,10 +9,14 @@ describe("protocol/ is pure", () => {
     const src = readFileSync(new URL(f, dir), "utf8");
     const imports = [...src.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
     for (const spec of imports) {
-      expect(spec, `${f} imports ${spec}`).not.toMatch(/^node:|^(fs|path|os|crypto|child_process)$/);
+      expect(spec, `${f} imports ${spec}`).not.toMatch(
+        /^node:|^(fs|path|os|crypto|child_process)$/,
+      );
       expect(spec, `${f} imports ${spec}`).not.toMatch(/\.\.\/(cli|relay|extension)\//);
     }
-    expect(src).not.toMatch(/\bchrome\.|\bbrowser\.|\bdocument\.|\bwindow\.|\blocalStorage\b|\bprocess\./);
+    expect(src).not.toMatch(
+      /\bchrome\.|\bbrowser\.|\bdocument\.|\bwindow\.|\blocalStorage\b|\bprocess\./,
+    );
   });
 
   it("keeps each module under about 300 lines", () => {

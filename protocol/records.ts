@@ -1,5 +1,5 @@
 /**
- * The profile: a typed view of the records one account keeps in its keystore
+ * Records: a typed view of what one account keeps in its keystore
  * (docs/protocol.md §8.3). Record keys are blinded (Keystore.blind), so the storage does
  * not name contacts, sessions or messages. Every change goes through one `Batch`, which
  * is written atomically.
@@ -29,14 +29,14 @@ export interface MessageRecord {
 const SEQ_KEY = "seq";
 const hexId = (id: Uint8Array | string) => (typeof id === "string" ? id : toHex(id));
 
-export class Profile {
+export class Records {
   private constructor(
     readonly keystore: Keystore,
     private seq: number,
   ) {}
 
-  static async open(keystore: Keystore): Promise<Profile> {
-    return new Profile(keystore, (await keystore.get<number>(SEQ_KEY)) ?? 0);
+  static async open(keystore: Keystore): Promise<Records> {
+    return new Records(keystore, (await keystore.get<number>(SEQ_KEY)) ?? 0);
   }
 
   account(): Promise<AccountRecord | undefined> {
@@ -99,10 +99,10 @@ export class Batch {
   private readonly ops: RecordOp[] = [];
   private seq = 0;
 
-  constructor(private readonly profile: Profile) {}
+  constructor(private readonly records: Records) {}
 
   private put(kind: string, name: string, value: unknown): this {
-    this.ops.push({ key: this.profile.keystore.blind(kind, name), value });
+    this.ops.push({ key: this.records.keystore.blind(kind, name), value });
     return this;
   }
 
@@ -118,11 +118,11 @@ export class Batch {
   }
   /** Adds a message to the history; its `seq` is assigned here. */
   message(m: Omit<MessageRecord, "seq">): this {
-    this.seq = this.profile.nextSeq();
+    this.seq = this.records.nextSeq();
     return this.put("message", m.id, { ...m, seq: this.seq });
   }
 
   commit(): Promise<void> {
-    return this.profile.apply(this.ops, this.seq);
+    return this.records.apply(this.ops, this.seq);
   }
 }

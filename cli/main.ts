@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * The `secure-msg` command: argv to handlers (commands.ts), failures to exit codes (exit.ts).
+ * Wiring only.
+ */
+import { createRequire } from "node:module";
+import { Command, Option } from "commander";
+import * as cmd from "./commands.js";
+import { commanderOutput, report, watchStdout } from "./exit.js";
+import { ENVIRONMENT, KDF_KNOB } from "./help.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+const profile = () =>
+  new Option("--profile <dir>", "profile folder").env("SECURE_MSG_PROFILE").makeOptionMandatory();
+
+const program = new Command("secure-msg")
+  .description("Post-quantum end-to-end encrypted messages, exchanged as armored text.")
+  .version(version)
+  .exitOverride()
+  .configureOutput(commanderOutput)
+  .addHelpText("after", ENVIRONMENT);
+
+program
+  .command("init")
+  .description("create a profile: identity and prekey, encrypted at rest with a password")
+  .addOption(profile())
+  .requiredOption("--name <name>", "your user name: a-z, 0-9, '.', '_', '-'")
+  .addHelpText("after", KDF_KNOB)
+  .action(cmd.init);
+
+program
+  .command("whoami")
+  .description("print this profile's name, address and fingerprint")
+  .addOption(profile())
+  .action(cmd.whoami);
+
+program
+  .command("bundle")
+  .description("print this profile's signed public bundle, to give to contacts")
+  .addOption(profile())
+  .action(cmd.bundle);
+
+const contacts = program.command("contacts").description("manage contacts");
+
+contacts
+  .command("add [file]")
+  .description("import a contact's bundle from FILE or stdin")
+  .addOption(profile())
+  .option("--accept-changed", "accept a changed identity key (after re-verifying it)")
+  .action(cmd.contactsAdd);
+
+contacts
+  .command("list")
+  .description("list contacts")
+  .addOption(profile())
+  .option("--json", "print a JSON array of {address, name, relay, fingerprint, verified}")
+  .action(cmd.contactsList);
+
+contacts
+  .command("verify <name>")
+  .description("mark a contact verified, after comparing the safety number with them")
+  .addOption(profile())
+  .action(cmd.contactsVerify);
+
+program
+  .command("fingerprint <name>")
+  .description("print a contact's fingerprint and your safety number with them")
+  .addOption(profile())
+  .action(cmd.fingerprint);
+
+program
+  .command("encrypt")
+  .description("encrypt stdin (UTF-8 text, at most 1 MiB) for a contact; armor on stdout")
+  .addOption(profile())
+  .requiredOption("--to <name>", "the contact's name or address")
+  .option("--compact", "one-line armor, for single-line fields")
+  .action(cmd.encrypt);
+
+program
+  .command("decrypt")
+  .description("decrypt armor from stdin; plaintext on stdout, the sender on stderr")
+  .addOption(profile())
+  .action(cmd.decrypt);
+
+program
+  .command("passwd")
+  .description("change the password (old one from SECURE_MSG_PASSWORD or a prompt)")
+  .addOption(profile())
+  .addHelpText("after", KDF_KNOB)
+  .action(cmd.passwd);
+
+watchStdout();
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.exitCode = report(e);
+}
