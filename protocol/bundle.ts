@@ -5,7 +5,7 @@
  */
 import { fromUtf8, Reader, utf8, Writer } from "./bytes.js";
 import { fail } from "./errors.js";
-import { checkName, checkRelayUrl } from "./identity.js";
+import { isCanonicalRelay, NAME_PATTERN } from "./identity.js";
 import { Label } from "./kdf.js";
 import * as kem from "./kem.js";
 import {
@@ -56,12 +56,8 @@ export function decodeBundle(bytes: Uint8Array): Bundle {
   if (r.u8() !== TYPE_BUNDLE) fail("BAD_ENCODING", "bundle: wrong object type");
   const name = fromUtf8(r.bytes16(32));
   const relay = fromUtf8(r.bytes16(255));
-  try {
-    checkName(name);
-    checkRelayUrl(relay);
-  } catch (e) {
-    fail("BAD_ENCODING", "bundle: invalid name or relay", e);
-  }
+  if (!NAME_PATTERN.test(name) || !isCanonicalRelay(relay))
+    fail("BAD_ENCODING", "bundle: invalid name or relay URL");
   const b: Bundle = {
     name,
     relay,
@@ -81,9 +77,24 @@ export async function signBundle(signer: HybridSigner, b: UnsignedBundle): Promi
 }
 
 /** BAD_SIGNATURE unless the identity signed it; EXPIRED if its prekey is past expiry. */
+/** How far a bundle's creation time may be ahead of our clock (clock skew). */
+export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+/** The longest prekey lifetime a bundle may claim. */
+export const MAX_PREKEY_LIFETIME_MS = 60 * 24 * 60 * 60 * 1000;
+
+/**
+ * BAD_SIGNATURE unless the identity signed it; BAD_ENCODING for implausible times;
+ * EXPIRED if its prekey is past expiry (§5.1).
+ */
 export async function verifyBundle(b: Bundle, now: number): Promise<void> {
   if (!(await verifyHybrid(b.identityKey, Label.bundleSignature, encodeUnsigned(b), b.signature)))
     fail("BAD_SIGNATURE", "bundle signature does not verify");
+  if (
+    b.created > now + MAX_CLOCK_SKEW_MS ||
+    b.prekeyExpires <= b.created ||
+    b.prekeyExpires - b.created > MAX_PREKEY_LIFETIME_MS
+  )
+    fail("BAD_ENCODING", "bundle has implausible creation or expiry times");
   if (now > b.prekeyExpires)
     fail("EXPIRED", "the bundle's prekey has expired: ask for a fresh bundle");
 }

@@ -242,7 +242,11 @@ export class Client {
       const c = await this.findContact(to);
       const now = this.now();
       const payload = encodeText(text);
-      const session = c.session ? await this.records.session(c.session) : undefined;
+      let session = c.session ? await this.records.session(c.session) : undefined;
+      // An X-Wing step is due but the peer never announced a key (no reply yet): a new
+      // session to their current prekey is the X-Wing step instead (§6.3.4).
+      if (session && ratchet.pqStalled(session.state, now) && this.usableBundle(c, now))
+        session = undefined;
       let envelope: Uint8Array;
       let state: ratchet.RatchetState;
       if (session) {
@@ -269,6 +273,10 @@ export class Client {
         .commit();
       return { id, envelope };
     });
+  }
+
+  private usableBundle(c: ContactRecord, now: number): boolean {
+    return c.bundle !== null && decodeBundle(c.bundle).prekeyExpires >= now;
   }
 
   /** Decrypts an envelope (bytes or armor), stores it, and returns who sent it. */

@@ -55,6 +55,13 @@ export function mergeBundle(
   acceptChangedIdentity: boolean,
 ): { record: ContactRecord; identityChanged: boolean } {
   const address = addressOf(b.name, b.relay);
+  // A bundle older than the one we hold is ignored: a relay cannot roll a contact back.
+  if (
+    existing?.bundle &&
+    decodeBundle(existing.bundle).created > b.created &&
+    equal(existing.identityKey, b.identityKey)
+  )
+    return { record: existing, identityChanged: false };
   if (existing && !equal(existing.identityKey, b.identityKey)) {
     if (!acceptChangedIdentity)
       fail(

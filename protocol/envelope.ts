@@ -21,6 +21,9 @@ export const MAX_CIPHERTEXT = MAX_TEXT_BYTES + 16 * 1024;
 
 export const FLAG_ANNOUNCE = 0x01;
 export const FLAG_PQ_STEP = 0x02;
+/** The message's chain began with an X-Wing step (carried by that chain's message 0). */
+export const FLAG_PQ_CHAIN = 0x04;
+const KNOWN_FLAGS = FLAG_ANNOUNCE | FLAG_PQ_STEP | FLAG_PQ_CHAIN;
 
 export interface PrekeyMessage {
   type: "prekey";
@@ -60,6 +63,7 @@ export interface SessionHeader {
   epoch: number;
   previousLength: number;
   n: number;
+  pqChain: boolean;
   announce?: PqAnnounce;
   pqStep?: PqStep;
 }
@@ -95,7 +99,11 @@ export function sessionHeader(h: SessionHeader, ciphertextLength: number): Uint8
     .u32(h.epoch)
     .u32(h.previousLength)
     .u32(h.n)
-    .u8((h.announce ? FLAG_ANNOUNCE : 0) | (h.pqStep ? FLAG_PQ_STEP : 0));
+    .u8(
+      (h.announce ? FLAG_ANNOUNCE : 0) |
+        (h.pqStep ? FLAG_PQ_STEP : 0) |
+        (h.pqChain ? FLAG_PQ_CHAIN : 0),
+    );
   if (h.announce) w.u32(h.announce.keyId).raw(h.announce.publicKey, kem.PUBLIC_KEY_LENGTH);
   if (h.pqStep) w.u32(h.pqStep.keyId).raw(h.pqStep.ciphertext, kem.CIPHERTEXT_LENGTH);
   return w.u32(ciphertextLength).finish();
@@ -125,7 +133,10 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     const previousLength = r.u32();
     const n = r.u32();
     const flags = r.u8();
-    if (flags & ~(FLAG_ANNOUNCE | FLAG_PQ_STEP)) fail("BAD_ENCODING", "envelope: unknown flags");
+    if (flags & ~KNOWN_FLAGS) fail("BAD_ENCODING", "envelope: unknown flags");
+    // An X-Wing step starts a chain: it is message 0 of a chain flagged PQ_CHAIN (§6.3.2).
+    if (flags & FLAG_PQ_STEP && (n !== 0 || !(flags & FLAG_PQ_CHAIN)))
+      fail("BAD_ENCODING", "envelope: an X-Wing step outside the start of its chain");
     const m: SessionMessage = {
       type: "session",
       sessionId,
@@ -133,6 +144,7 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       epoch,
       previousLength,
       n,
+      pqChain: (flags & FLAG_PQ_CHAIN) !== 0,
       ciphertext: new Uint8Array(0),
       header: new Uint8Array(0),
     };

@@ -17,7 +17,7 @@ import {
   SESSION_ID_LENGTH,
 } from "./envelope.js";
 import { fail } from "./errors.js";
-import { checkName, checkRelayUrl, fingerprint } from "./identity.js";
+import { fingerprint, isCanonicalRelay, NAME_PATTERN } from "./identity.js";
 import { hkdf, Label, labelledHash } from "./kdf.js";
 import * as kem from "./kem.js";
 import { initiatorState, type RatchetState, responderState } from "./ratchet.js";
@@ -169,12 +169,8 @@ export async function accept(
   const inner = decodeSealedInner(
     await aead.open(hk, ZERO_NONCE, m.ciphertext, m.header, "first message"),
   );
-  try {
-    checkName(inner.name);
-    checkRelayUrl(inner.relay);
-  } catch (e) {
-    fail("BAD_ENCODING", "first message: invalid sender name or relay", e);
-  }
+  if (!NAME_PATTERN.test(inner.name) || !isCanonicalRelay(inner.relay))
+    fail("BAD_ENCODING", "first message: invalid sender name or relay URL");
   const ok = await verifyHybrid(
     inner.identityKey,
     Label.handshakeSignature,

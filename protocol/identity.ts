@@ -91,5 +91,20 @@ export function checkRelayUrl(relay: unknown): string {
       "INVALID_ARGUMENT",
       "relay URL must be http(s)://host[:port][/path] without credentials or query",
     );
-  return relay;
+  return canonicalRelay(url);
+}
+
+/** The one text form of a relay URL: scheme://host[:port][/path], no trailing slash. */
+function canonicalRelay(url: URL): string {
+  const path = url.pathname === "/" ? "" : url.pathname.replace(/\/+$/, "");
+  return `${url.protocol}//${url.host}${path}`;
+}
+
+/** For decoders: a relay URL on the wire must already be in canonical form. */
+export function isCanonicalRelay(relay: string): boolean {
+  try {
+    return checkRelayUrl(relay) === relay;
+  } catch {
+    return false;
+  }
 }

@@ -251,9 +251,15 @@ export class Keystore {
     newPassword: string,
     params?: KdfParams,
   ): Promise<void> {
+    if (!this.#dek) return fail("LOCKED", "keystore is locked");
     const bytes = await this.storage.get(HEADER_KEY);
     if (!bytes) return fail("NO_ACCOUNT", "no keystore here");
-    const header = decodeHeader(bytes);
+    let header: Header;
+    try {
+      header = decodeHeader(bytes);
+    } catch (e) {
+      return fail("CORRUPT_STORE", "keystore header is damaged", e);
+    }
     const dek = await unwrap(header, oldPassword);
     if (!this.#dek || !equal(dek, this.#dek)) fail("WRONG_PASSWORD", "wrong password");
     const next = await wrap(

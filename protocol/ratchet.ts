@@ -61,6 +61,8 @@ export interface RatchetState {
   rootPqPending: boolean;
   /** We must announce an X-Wing key on our next message (a responder's first). */
   announcePending: boolean;
+  /** Our current sending chain began with an X-Wing step (flag PQ_CHAIN, §6.3.2). */
+  sendPqChain: boolean;
 }
 
 // --- KDFs (docs/protocol.md §6.3.1) -----------------------------------------------------
@@ -115,6 +117,7 @@ export function initiatorState(p: {
     pqAt: p.now,
     rootPqPending: false,
     announcePending: false,
+    sendPqChain: false,
   };
 }
 
@@ -148,6 +151,7 @@ export function responderState(p: {
     pqAt: p.now,
     rootPqPending: false,
     announcePending: true,
+    sendPqChain: false,
   };
 }
 
@@ -155,8 +159,21 @@ export function cloneState(s: RatchetState): RatchetState {
   return structuredClone(s);
 }
 
+function pqCadenceReached(s: RatchetState, now: number): boolean {
+  return s.pqSince >= PQ_MAX_MESSAGES || now - s.pqAt >= PQ_MAX_AGE_MS;
+}
+
 function pqDue(s: RatchetState, now: number): boolean {
-  return s.peerPq !== null && (s.pqSince >= PQ_MAX_MESSAGES || now - s.pqAt >= PQ_MAX_AGE_MS);
+  return s.peerPq !== null && pqCadenceReached(s, now);
+}
+
+/**
+ * True when an X-Wing step is due but impossible: the peer never announced an X-Wing
+ * key (an initiator that has had no reply). The Client then starts a new session to the
+ * peer's current prekey instead (§6.3.4).
+ */
+export function pqStalled(s: RatchetState, now: number): boolean {
+  return s.peerPq === null && pqCadenceReached(s, now);
 }
 
 async function newPqKey(s: RatchetState): Promise<PqAnnounce> {
@@ -193,6 +210,7 @@ export async function encrypt(
     s.pn = s.ns;
     s.ns = 0;
     s.sendEpoch += 1;
+    s.sendPqChain = pqStep !== undefined;
   } else if (pqDue(s, now)) {
     // Mid-chain X-Wing step in a one-sided run (§6.3.4).
     const { ciphertext, sharedSecret } = await kem.encapsulate(s.peerPq!.publicKey);
@@ -202,6 +220,7 @@ export async function encrypt(
     s.ns = 0;
     s.sendEpoch += 1;
     s.rootPqPending = true;
+    s.sendPqChain = true;
   }
   if (pqStep) {
     s.pqSince = 0;
@@ -223,6 +242,7 @@ export async function encrypt(
       epoch: s.sendEpoch,
       previousLength: s.pn,
       n,
+      pqChain: s.sendPqChain,
       ...(announce ? { announce } : {}),
       ...(pqStep ? { pqStep } : {}),
     },
@@ -271,7 +291,10 @@ export async function decrypt(
     s.skipped.splice(i, 1);
   } else {
     if (m.epoch === s.recvEpoch + 1) {
-      // A new chain: an X25519 step, an X-Wing step, or both (§6.3.5).
+      // A new chain: an X25519 step, an X-Wing step, or both (§6.3.5). If it began with an
+      // X-Wing step, only its first message carries the ciphertext: wait for that one.
+      if (m.pqChain && !m.pqStep)
+        fail("OUT_OF_ORDER", "the earlier message that starts this chain has not arrived yet");
       if (s.recvCk !== null) skipTo(s, m.previousLength);
       const ss = m.pqStep ? await pqSecret(s, m.pqStep) : undefined;
       if (s.dhr === null || !equal(m.ratchetKey, s.dhr)) {
@@ -281,7 +304,7 @@ export async function decrypt(
         s.dhr = m.ratchetKey;
         s.sendCk = null;
       } else {
-        if (!ss || s.recvCk === null) fail("TAMPERED", "new epoch without a ratchet step");
+        if (!ss || s.recvCk === null) fail("TAMPERED", "new chain without a ratchet step");
         s.recvCk = kdfChainPq(s.recvCk, ss);
       }
       s.recvEpoch = m.epoch;

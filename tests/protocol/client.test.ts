@@ -161,6 +161,52 @@ describe("Client", () => {
     expect(results.filter((r) => ProtocolError.is(r, "REPLAY"))).toHaveLength(5);
   });
 
+  it("starts a new session for the X-Wing step when a one-sided run has no peer key", async () => {
+    const { alice, bob } = await twoClients();
+    const kinds: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      const m = await alice.encrypt("bob", `m${i}`);
+      kinds.push(m.envelope[1]!);
+      expect((await bob.decrypt(m.envelope)).text).toBe(`m${i}`);
+    }
+    // Prekey messages (type 1) at the start and then every 50 messages.
+    expect(kinds.flatMap((k, i) => (k === 1 ? [i] : []))).toEqual([0, 51, 102]);
+    // Once Bob replies, Alice has his X-Wing key and steps inside the session.
+    await alice.decrypt((await bob.encrypt("alice", "here is my key")).envelope);
+    for (let i = 0; i < 60; i++) {
+      const m = await alice.encrypt("bob", `n${i}`);
+      expect(m.envelope[1]).toBe(2);
+      await bob.decrypt(m.envelope);
+    }
+  });
+
+  it("ignores an older bundle for a contact (no rollback), and canonicalises relay URLs", async () => {
+    let t = 1_700_000_000_000;
+    const now = () => t;
+    const bobStore = new MemoryStorage();
+    const bob = await Client.create(
+      bobStore,
+      { name: "bob", relay: "HTTP://Relay.Example:8787/", password: "pw-bob-12345" },
+      { kdf, now },
+    );
+    expect(bob.relay).toBe("http://relay.example:8787");
+    expect(bob.address).toBe("bob@relay.example:8787");
+    const alice = await Client.create(
+      new MemoryStorage(),
+      { name: "alice", password: "pw-alice-123" },
+      { kdf, now },
+    );
+    const old = bob.exportBundle();
+    t += 8 * 24 * 3600 * 1000;
+    await bob.maintain();
+    await alice.addContact(bob.exportBundle());
+    await alice.addContact(old); // accepted as input, but the newer bundle stays
+    const m = await alice.encrypt("bob", "to the new prekey");
+    expect((await bob.decrypt(m.envelope)).text).toBe("to the new prekey");
+    const prekeyId = new DataView(m.envelope.buffer, m.envelope.byteOffset).getUint32(2);
+    expect(prekeyId).toBe(bob.prekeyId);
+  });
+
   it("exports a bundle as armor", async () => {
     const { alice } = await twoClients();
     expect(dearmor(alice.exportBundle(), "BUNDLE").data.length).toBeGreaterThan(5000);

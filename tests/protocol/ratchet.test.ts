@@ -73,6 +73,32 @@ describe("ratchet", () => {
       expect(steps[i]! - steps[i - 1]!).toBe(ratchet.PQ_MAX_MESSAGES);
   });
 
+  it("holds back messages of an X-Wing chain until the message carrying the step arrives", async () => {
+    const { a, b } = await pair();
+    await receive(a, await send(b, "so alice knows bob's X-Wing key"));
+    for (let i = 0; i < ratchet.PQ_MAX_MESSAGES; i++) await receive(b, await send(a, `m${i}`));
+    const step = await send(a, "carries the step");
+    expect(step.pqStep).toBeDefined();
+    const after = [await send(a, "after 1"), await send(a, "after 2")];
+    expect(after.every((m) => m.pqChain && !m.pqStep)).toBe(true);
+    const before = structuredClone(b.state);
+    for (const m of after) await expect(receive(b, m)).rejects.toSatisfy(code("OUT_OF_ORDER"));
+    expect(b.state).toEqual(before);
+    expect(await receive(b, step)).toBe("carries the step");
+    expect(await receive(b, after[1]!)).toBe("after 2");
+    expect(await receive(b, after[0]!)).toBe("after 1");
+  });
+
+  it("tells the Client to start a new session when no X-Wing step is possible", async () => {
+    const { a, b } = await pair();
+    // Alice has had no reply, so she knows no X-Wing key of Bob's.
+    for (let i = 0; i < ratchet.PQ_MAX_MESSAGES - 1; i++) await receive(b, await send(a, `m${i}`));
+    expect(ratchet.pqStalled(a.state, T0)).toBe(false);
+    await receive(b, await send(a, "the fiftieth"));
+    expect(ratchet.pqStalled(a.state, T0)).toBe(true);
+    expect(ratchet.pqStalled(b.state, T0 + ratchet.PQ_MAX_AGE_MS)).toBe(false);
+  });
+
   it("takes an X-Wing step after 24 hours even with few messages", async () => {
     const { a, b } = await pair();
     await receive(a, await send(b, "hi"));
