@@ -171,21 +171,33 @@ export function verifyConsistency(
   return equal(fr, oldRoot) && equal(sr, newRoot) && sn === 0;
 }
 
-/** Computes the stored nodes that appending leaf `index` completes (level 0 first). */
-export async function nodesForAppend(
-  src: NodeSource,
+/** The stored nodes appending leaf `index` needs: the left siblings it completes. */
+export function siblingsForAppend(index: number): { level: number; index: number }[] {
+  const out = [];
+  for (let i = index, level = 0; i % 2 === 1; i = (i - 1) / 2, level++)
+    out.push({ level, index: i - 1 });
+  return out;
+}
+
+/**
+ * The nodes that appending leaf `index` completes (level 0 first), given the hashes of
+ * `siblingsForAppend(index)` in the same order. Synchronous, so a store can run it
+ * inside a transaction.
+ */
+export function nodesForAppend(
   index: number,
   leaf: Uint8Array,
-): Promise<{ level: number; index: number; hash: Uint8Array }[]> {
+  siblings: Uint8Array[],
+): { level: number; index: number; hash: Uint8Array }[] {
   const out = [{ level: 0, index, hash: leafHash(leaf) }];
   let h = out[0]!.hash;
   let i = index;
-  let level = 0;
-  while (i % 2 === 1) {
-    h = nodeHash(await src.node(level, i - 1), h);
+  for (let level = 0; i % 2 === 1; level++) {
+    const sib = siblings[level];
+    if (!sib) throw new RangeError("missing sibling for append");
+    h = nodeHash(sib, h);
     i = (i - 1) / 2;
-    level++;
-    out.push({ level, index: i, hash: h });
+    out.push({ level: level + 1, index: i, hash: h });
   }
   return out;
 }

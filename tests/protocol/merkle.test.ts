@@ -15,7 +15,8 @@ async function buildLog(n: number) {
   };
   const leaves = Array.from({ length: n }, (_, i) => utf8(`leaf ${i}`));
   for (let i = 0; i < n; i++) {
-    for (const x of await merkle.nodesForAppend(src, i, leaves[i]!))
+    const siblings = merkle.siblingsForAppend(i).map((n) => nodes.get(`${n.level}/${n.index}`)!);
+    for (const x of merkle.nodesForAppend(i, leaves[i]!, siblings))
       nodes.set(`${x.level}/${x.index}`, x.hash);
   }
   return { src, leaves };

@@ -1,0 +1,101 @@
+/**
+ * The relay's storage interface (DESIGN §4): one interface, two backends (SQLite, the
+ * embedded default, and PostgreSQL for scale-out). Every method that changes state is
+ * atomic and durable when its promise resolves: the relay acknowledges nothing before.
+ *
+ * The store also keeps the append-only Merkle log: every stored message and directory
+ * entry appends its leaf in the same transaction (protocol/merkle.ts), so the log and
+ * the data can never disagree.
+ */
+
+export interface StoredMessage {
+  /** protocol messageId: 16 bytes. Unique per mailbox. */
+  id: Uint8Array;
+  /** Mailbox (recipient name). */
+  to: string;
+  envelope: Uint8Array;
+  /** Deposit time, ms since the epoch. */
+  at: number;
+  /** Ms since the epoch after which the message is deleted unread. */
+  expires: number;
+  /** The relay's Ed25519 signature over the receipt body. */
+  receipt: Uint8Array;
+  /** The message's leaf index in the log. */
+  index: number;
+}
+
+export interface StoredEntry {
+  name: string;
+  /** The encoded, identity-signed bundle. */
+  bundle: Uint8Array;
+  /** The hybrid identity key the name belongs to (first registration wins). */
+  identityKey: Uint8Array;
+  /** The bundle's own `created` time: a rotation must be newer. */
+  created: number;
+  /** Registration time. */
+  at: number;
+  /** The relay's hybrid signature over the entry body. */
+  signature: Uint8Array;
+  index: number;
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Uint8Array;
+  at: number;
+  signature: Uint8Array;
+}
+
+export type DepositResult =
+  | { status: "stored"; message: StoredMessage }
+  /** The same id was already in this mailbox: the stored copy, unchanged. */
+  | { status: "duplicate"; message: StoredMessage }
+  | { status: "quota" };
+
+export type PutEntryResult =
+  | { status: "stored"; entry: StoredEntry }
+  /** The name belongs to another identity, or the bundle is not newer than the stored one. */
+  | { status: "conflict"; current: StoredEntry };
+
+export interface RelayStore {
+  /**
+   * Stores a message and appends `leaf` to the log, unless the mailbox already holds
+   * `maxPerMailbox` messages (quota) or the same id (duplicate).
+   */
+  deposit(
+    m: Omit<StoredMessage, "index">,
+    leaf: Uint8Array,
+    maxPerMailbox: number,
+  ): Promise<DepositResult>;
+  /** Messages in a mailbox, oldest (lowest index) first, at most `limit`, unexpired at `now`. */
+  fetch(to: string, limit: number, now: number): Promise<StoredMessage[]>;
+  /** Deletes these ids from this mailbox only; returns how many were deleted. */
+  ack(to: string, ids: Uint8Array[]): Promise<number>;
+  /** Deletes messages whose `expires` is before `now`; returns how many. */
+  expire(now: number): Promise<number>;
+
+  /**
+   * Registers or rotates a name and appends `leaf` to the log. It is a conflict when the
+   * name is held by a different identity key, or when `created` is not newer than the
+   * stored entry's.
+   */
+  putEntry(e: Omit<StoredEntry, "index">, leaf: Uint8Array): Promise<PutEntryResult>;
+  getEntry(name: string): Promise<StoredEntry | undefined>;
+
+  /** Number of leaves in the log. */
+  logSize(): Promise<number>;
+  /** Hash of the complete subtree covering leaves [index·2^level, (index+1)·2^level). */
+  node(level: number, index: number): Promise<Uint8Array>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** Stores a checkpoint; one with a size not above the latest is ignored. */
+  putCheckpoint(c: StoredCheckpoint): Promise<void>;
+
+  /** Records a request nonce until `expires`; false if it was already recorded (a replay). */
+  useNonce(key: string, expires: number, now: number): Promise<boolean>;
+  /** Counts a hit against `key` in a fixed window; false once `limit` hits are exceeded. */
+  rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean>;
+
+  /** Throws if the store cannot serve (for /healthz). */
+  health(): Promise<void>;
+  close(): Promise<void>;
+}
