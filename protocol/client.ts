@@ -25,7 +25,7 @@ import {
   fromFirstMessage,
   importBundle,
 } from "./contacts.js";
-import { decodeEnvelope, decodeText, encodeText, MAX_TEXT_BYTES } from "./envelope.js";
+import { decodeEnvelope, decodeText, encodeText, envelopeId, MAX_TEXT_BYTES } from "./envelope.js";
 import { fail } from "./errors.js";
 import * as handshake from "./handshake.js";
 import {
@@ -36,7 +36,6 @@ import {
   formatFingerprint,
   safetyNumber,
 } from "./identity.js";
-import { Label, labelledHash } from "./kdf.js";
 import { type KdfParams, Keystore } from "./keystore.js";
 import * as ratchet from "./ratchet.js";
 import { type MessageRecord, Records } from "./records.js";
@@ -62,9 +61,9 @@ export interface Received {
   newContact: boolean;
 }
 
-/** A message's id: H(label || envelope)[0:16], hex. Used for replay detection and dedup. */
+/** A message's id, hex: replay detection and dedup (§6.4). */
 export function messageId(envelope: Uint8Array): string {
-  return toHex(labelledHash(Label.messageId, envelope).slice(0, 16));
+  return toHex(envelopeId(envelope));
 }
 
 export class Client {

@@ -5,6 +5,7 @@
  */
 import { fromUtf8, Reader, utf8, Writer } from "./bytes.js";
 import { fail } from "./errors.js";
+import { Label, labelledHash } from "./kdf.js";
 import * as kem from "./kem.js";
 import { HYBRID_PUBLIC_LENGTH, HYBRID_SIGNATURE_LENGTH } from "./sign.js";
 import { checkVersion, TYPE_PREKEY_MESSAGE, TYPE_SESSION_MESSAGE, VERSION } from "./version.js";
@@ -187,6 +188,11 @@ export function decodeSealedInner(bytes: Uint8Array): SealedInner {
   };
   r.end();
   return s;
+}
+
+/** A message's id: SHA-256(label || envelope)[0:16] (§6.4). The relay uses the same id. */
+export function envelopeId(envelope: Uint8Array): Uint8Array {
+  return labelledHash(Label.messageId, envelope).slice(0, 16);
 }
 
 // --- payload ---------------------------------------------------------------------------
