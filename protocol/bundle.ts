@@ -76,7 +76,6 @@ export async function signBundle(signer: HybridSigner, b: UnsignedBundle): Promi
   return { ...b, signature: await signer.sign(Label.bundleSignature, encodeUnsigned(b)) };
 }
 
-/** BAD_SIGNATURE unless the identity signed it; EXPIRED if its prekey is past expiry. */
 /** How far a bundle's creation time may be ahead of our clock (clock skew). */
 export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 /** The longest prekey lifetime a bundle may claim. */
@@ -84,7 +83,7 @@ export const MAX_PREKEY_LIFETIME_MS = 60 * 24 * 60 * 60 * 1000;
 
 /**
  * BAD_SIGNATURE unless the identity signed it; BAD_ENCODING for implausible times;
- * EXPIRED if its prekey is past expiry (§5.1).
+ * EXPIRED if its prekey is past expiry (§5).
  */
 export async function verifyBundle(b: Bundle, now: number): Promise<void> {
   if (!(await verifyHybrid(b.identityKey, Label.bundleSignature, encodeUnsigned(b), b.signature)))

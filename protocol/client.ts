@@ -9,25 +9,23 @@ import {
   type AccountRecord,
   createAccount,
   currentPrekey,
-  findPrekey,
   maintainPrekeys,
-  markSeen,
-  wasSeen,
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
-import { decodeBundle, verifyBundle } from "./bundle.js";
-import { toHex, utf8 } from "./bytes.js";
+import { toHex } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
   describe,
   findContact,
-  fromFirstMessage,
   importBundle,
 } from "./contacts.js";
-import { decodeEnvelope, decodeText, encodeText, envelopeId, MAX_TEXT_BYTES } from "./envelope.js";
+import type { Received } from "./conversation.js";
+
+export type { Received };
+
+import * as conversation from "./conversation.js";
 import { fail } from "./errors.js";
-import * as handshake from "./handshake.js";
 import {
   addressOf,
   checkName,
@@ -37,7 +35,6 @@ import {
   safetyNumber,
 } from "./identity.js";
 import { type KdfParams, Keystore } from "./keystore.js";
-import * as ratchet from "./ratchet.js";
 import { type MessageRecord, Records } from "./records.js";
 import { HybridSigner } from "./sign.js";
 import type { StorageAdapter } from "./storage.js";
@@ -46,24 +43,6 @@ export interface ClientOptions {
   /** Clock in ms since the epoch; injectable for tests. */
   now?: () => number;
   kdf?: KdfParams;
-}
-
-export interface Received {
-  id: string;
-  from: string;
-  text: string;
-  at: number;
-  /** The sender's identity was verified by the user (safety number). */
-  verified: boolean;
-  /** This message started a new session. */
-  firstContact: boolean;
-  /** The sender was not a contact before this message (added unverified, on first use). */
-  newContact: boolean;
-}
-
-/** A message's id, hex: replay detection and dedup (§6.4). */
-export function messageId(envelope: Uint8Array): string {
-  return toHex(envelopeId(envelope));
 }
 
 export class Client {
@@ -235,107 +214,38 @@ export class Client {
   /** Encrypts text for a contact: a session message, or a prekey message to start one. */
   async encrypt(to: string, text: string): Promise<{ id: string; envelope: Uint8Array }> {
     return this.serial(async () => {
-      if (typeof text !== "string") fail("INVALID_ARGUMENT", "text must be a string");
-      if (utf8(text).length > MAX_TEXT_BYTES)
-        fail("INVALID_ARGUMENT", `text is longer than ${MAX_TEXT_BYTES} bytes`);
-      const c = await this.findContact(to);
-      const now = this.now();
-      const payload = encodeText(text);
-      let session = c.session ? await this.records.session(c.session) : undefined;
-      // An X-Wing step is due but the peer never announced a key (no reply yet): a new
-      // session to their current prekey is the X-Wing step instead (§6.3.4).
-      if (session && ratchet.pqStalled(session.state, now) && this.usableBundle(c, now))
-        session = undefined;
-      let envelope: Uint8Array;
-      let state: ratchet.RatchetState;
-      if (session) {
-        ({ message: envelope, state } = await ratchet.encrypt(session.state, payload, now));
-      } else {
-        if (!c.bundle)
-          return fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
-        const b = decodeBundle(c.bundle);
-        await verifyBundle(b, now);
-        ({ message: envelope, state } = await handshake.initiate(
-          { signer: this.signer, name: this.account.name, relay: this.account.relay },
-          b,
-          payload,
-          now,
-        ));
-      }
-      const id = messageId(envelope);
-      const sid = toHex(state.sessionId);
-      await this.records
-        .batch()
-        .session(sid, { peer: c.address, created: session?.created ?? now, state })
-        .contact({ ...c, session: sid })
-        .message({ id, peer: c.address, direction: "out", text, at: now })
-        .commit();
-      return { id, envelope };
+      const contact = await this.findContact(to);
+      return conversation.send(this.me(), contact, text, this.now());
     });
   }
 
-  private usableBundle(c: ContactRecord, now: number): boolean {
-    return c.bundle !== null && decodeBundle(c.bundle).prekeyExpires >= now;
+  /**
+   * Forgets the session with a contact, so the next message starts a new one (a prekey
+   * message). For recovery after a lost message or a restored backup (§6.3.5, §12).
+   */
+  async resetSession(who: string): Promise<void> {
+    return this.serial(async () => {
+      const c = await this.findContact(who);
+      if (!c.bundle) fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
+      await this.records
+        .batch()
+        .contact({ ...c, session: null })
+        .commit();
+    });
   }
 
   /** Decrypts an envelope (bytes or armor), stores it, and returns who sent it. */
   async decrypt(input: Uint8Array | string): Promise<Received> {
     return this.serial(async () => {
       const bytes = typeof input === "string" ? dearmor(input, "MESSAGE").data : input;
-      const env = decodeEnvelope(bytes);
-      const id = messageId(bytes);
-      if (await this.records.hasMessage(id)) fail("REPLAY", "message was already received");
-      const now = this.now();
-      const batch = this.records.batch();
-      let from: ContactRecord;
-      let text: string;
-      let newContact = false;
-
-      if (env.type === "prekey") {
-        const prekey = findPrekey(this.account, env.prekeyId, now);
-        if (!prekey)
-          return fail("NOT_FOR_ME", "message is not for this profile (unknown or expired prekey)");
-        const acc = await handshake.accept(this.signer.publicKey, prekey, env, now);
-        if (wasSeen(prekey, acc.handshakeId)) fail("REPLAY", "first message was already received");
-        const address = addressOf(acc.sender.name, acc.sender.relay);
-        const sid = toHex(acc.state.sessionId);
-        const existing = await this.records.contact(address);
-        newContact = existing === undefined;
-        from = { ...fromFirstMessage(existing, acc.sender, now), session: sid };
-        text = decodeText(acc.payload);
-        const account = markSeen(this.account, prekey.id, acc.handshakeId);
-        batch.account(account).session(sid, { peer: address, created: now, state: acc.state });
-        await batch
-          .contact(from)
-          .message({ id, peer: address, direction: "in", text, at: now })
-          .commit();
-        this.account = account;
-      } else {
-        const session = await this.records.session(env.sessionId);
-        if (!session)
-          return fail(
-            "NO_SESSION",
-            "no session for this message (not for this profile, or its first message has not arrived)",
-          );
-        const contact = await this.records.contact(session.peer);
-        if (!contact) return fail("CORRUPT_STORE", "session has no contact");
-        const r = await ratchet.decrypt(session.state, env, now);
-        text = decodeText(r.payload);
-        // The session a peer last used is the one we answer on (simultaneous first messages).
-        from = { ...contact, session: toHex(env.sessionId) };
-        batch.session(env.sessionId, { ...session, state: r.state }).contact(from);
-        await batch.message({ id, peer: contact.address, direction: "in", text, at: now }).commit();
-      }
-      return {
-        id,
-        from: from.address,
-        text,
-        at: now,
-        verified: from.verified,
-        firstContact: env.type === "prekey",
-        newContact,
-      };
+      const { received, account } = await conversation.receive(this.me(), bytes, this.now());
+      if (account) this.account = account;
+      return received;
     });
+  }
+
+  private me(): conversation.Me {
+    return { records: this.records, account: this.account, signer: this.signer };
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */

@@ -136,8 +136,11 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     const flags = r.u8();
     if (flags & ~KNOWN_FLAGS) fail("BAD_ENCODING", "envelope: unknown flags");
     // An X-Wing step starts a chain: it is message 0 of a chain flagged PQ_CHAIN (§6.3.2).
+    // PQ_STEP and PQ_CHAIN go together on message 0; later messages carry PQ_CHAIN alone.
     if (flags & FLAG_PQ_STEP && (n !== 0 || !(flags & FLAG_PQ_CHAIN)))
       fail("BAD_ENCODING", "envelope: an X-Wing step outside the start of its chain");
+    if (flags & FLAG_PQ_CHAIN && !(flags & FLAG_PQ_STEP) && n === 0)
+      fail("BAD_ENCODING", "envelope: the first message of an X-Wing chain lacks its step");
     const m: SessionMessage = {
       type: "session",
       sessionId,

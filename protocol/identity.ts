@@ -91,7 +91,9 @@ export function checkRelayUrl(relay: unknown): string {
       "INVALID_ARGUMENT",
       "relay URL must be http(s)://host[:port][/path] without credentials or query",
     );
-  return canonicalRelay(url);
+  const canonical = canonicalRelay(url);
+  if (utf8(canonical).length > 255) fail("INVALID_ARGUMENT", "relay URL is too long");
+  return canonical;
 }
 
 /** The one text form of a relay URL: scheme://host[:port][/path], no trailing slash. */

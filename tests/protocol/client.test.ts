@@ -207,6 +207,16 @@ describe("Client", () => {
     expect(prekeyId).toBe(bob.prekeyId);
   });
 
+  it("starts a new session on request (recovery)", async () => {
+    const { alice, bob } = await twoClients();
+    await bob.decrypt((await alice.encrypt("bob", "one")).envelope);
+    await alice.resetSession("bob");
+    const again = await alice.encrypt("bob", "two");
+    expect(again.envelope[1]).toBe(1); // a prekey message
+    expect((await bob.decrypt(again.envelope)).text).toBe("two");
+    expect((await bob.decrypt((await alice.encrypt("bob", "three")).envelope)).text).toBe("three");
+  });
+
   it("exports a bundle as armor", async () => {
     const { alice } = await twoClients();
     expect(dearmor(alice.exportBundle(), "BUNDLE").data.length).toBeGreaterThan(5000);

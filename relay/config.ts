@@ -1,0 +1,30 @@
+/**
+ * Relay configuration: every knob with its default (README "Configuration reference").
+ */
+import { MAX_CIPHERTEXT } from "../protocol/envelope.js";
+
+export interface RelayConfig {
+  /** The relay's public URL, canonical (protocol/identity.ts checkRelayUrl). Bundles must name it. */
+  url: string;
+  /** Largest envelope accepted, in bytes. */
+  maxEnvelopeBytes: number;
+  /** Most messages returned by one inbox fetch. */
+  maxInboxMessages: number;
+  /** Unread messages are deleted after this long. */
+  messageTtlMs: number;
+  /** Most messages one mailbox may hold. */
+  mailboxQuota: number;
+  /** Deposits and directory writes per client IP per window. */
+  rateLimit: { windowMs: number; limit: number };
+  /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
+  trustProxy: boolean;
+}
+
+export const DEFAULTS: Omit<RelayConfig, "url"> = {
+  maxEnvelopeBytes: MAX_CIPHERTEXT + 2048,
+  maxInboxMessages: 100,
+  messageTtlMs: 7 * 24 * 60 * 60 * 1000,
+  mailboxQuota: 10_000,
+  rateLimit: { windowMs: 60_000, limit: 600 },
+  trustProxy: false,
+};

@@ -1,0 +1,38 @@
+/** Reads a JSON request body strictly: the right content type, valid JSON, the right shape. */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { base64url } from "../protocol/bytes.js";
+import { relayFail } from "./errors.js";
+
+export async function readJson<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  raw?: Uint8Array,
+): Promise<z.infer<S>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json(\s*;|$)/i.test(type))
+    relayFail("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+  const bytes = raw ?? new Uint8Array(await c.req.arrayBuffer());
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    return relayFail("BAD_JSON", "the body is not valid JSON");
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue?.path.join(".") || "body";
+    return relayFail("BAD_REQUEST", `invalid ${where}: ${issue?.message ?? "wrong shape"}`);
+  }
+  return r.data;
+}
+
+/** Decodes a base64url field of a validated body; BAD_REQUEST names the field. */
+export function bytesField(value: string, field: string): Uint8Array {
+  try {
+    return base64url.decode(value);
+  } catch {
+    return relayFail("BAD_REQUEST", `invalid ${field}: not canonical base64url`);
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * Limits as option-taking middleware: per-IP rate limits kept in the store (so they hold
+ * across relay processes), and the client IP behind an optional trusted proxy.
+ */
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Context, MiddlewareHandler } from "hono";
+import { relayFail } from "./errors.js";
+import type { RelayStore } from "./storage/types.js";
+
+export function clientIp(c: Context, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown"; // in-memory requests (tests) have no socket
+  }
+}
+
+export function rateLimit(opts: {
+  store: RelayStore;
+  bucket: string;
+  windowMs: number;
+  limit: number;
+  trustProxy: boolean;
+  now: () => number;
+}): MiddlewareHandler {
+  return async (c, next) => {
+    const key = `${opts.bucket}:${clientIp(c, opts.trustProxy)}`;
+    if (!(await opts.store.rateLimit(key, opts.windowMs, opts.limit, opts.now())))
+      relayFail("RATE_LIMITED", "too many requests: slow down and retry later");
+    await next();
+  };
+}

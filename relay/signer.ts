@@ -1,0 +1,112 @@
+/**
+ * The relay's signing keys (DESIGN §4): a hybrid key for directory entries and log
+ * checkpoints, and an Ed25519 key for per-message receipts. They live in one key file,
+ * created on first start with mode 0600 and shared by every relay process of a
+ * deployment. Clients pin both public keys on first use.
+ */
+import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { base64url, randomBytes } from "../protocol/bytes.js";
+import { fingerprint, formatFingerprint } from "../protocol/identity.js";
+import { Context } from "../protocol/relay-api.js";
+import {
+  ED25519_SECRET_LENGTH,
+  ed25519,
+  HYBRID_SECRET_LENGTH,
+  HybridSigner,
+} from "../protocol/sign.js";
+
+interface KeyFile {
+  version: 1;
+  hybrid: string;
+  ed25519: string;
+}
+
+export class RelaySigner {
+  private constructor(
+    private readonly hybrid: HybridSigner,
+    private readonly edSecret: Uint8Array,
+    readonly edPublic: Uint8Array,
+  ) {}
+
+  get hybridPublic(): Uint8Array {
+    return this.hybrid.publicKey;
+  }
+
+  /** The relay's fingerprint: over its hybrid key, as for users (§4.2). */
+  get fingerprint(): string {
+    return formatFingerprint(fingerprint(this.hybrid.publicKey));
+  }
+
+  static async fromSeeds(hybridSeed: Uint8Array, edSeed: Uint8Array): Promise<RelaySigner> {
+    return new RelaySigner(
+      await HybridSigner.fromSeed(hybridSeed),
+      edSeed.slice(),
+      await ed25519.publicKey(edSeed),
+    );
+  }
+
+  static generate(): Promise<RelaySigner> {
+    return RelaySigner.fromSeeds(
+      randomBytes(HYBRID_SECRET_LENGTH),
+      randomBytes(ED25519_SECRET_LENGTH),
+    );
+  }
+
+  /**
+   * Loads the key file, or creates it (mode 0600, exclusive create) when missing. A key
+   * file readable by group or others is refused, as ssh refuses a private key.
+   */
+  static async loadOrCreate(path: string): Promise<{ signer: RelaySigner; created: boolean }> {
+    try {
+      const s = await stat(path);
+      if ((s.mode & 0o077) !== 0)
+        throw new Error(`key file ${path} is readable by others: chmod 600 it`);
+      return {
+        signer: await RelaySigner.parse(await readFile(path, "utf8"), path),
+        created: false,
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    const hybrid = randomBytes(HYBRID_SECRET_LENGTH);
+    const ed = randomBytes(ED25519_SECRET_LENGTH);
+    const file: KeyFile = {
+      version: 1,
+      hybrid: base64url.encode(hybrid),
+      ed25519: base64url.encode(ed),
+    };
+    try {
+      await writeFile(path, `${JSON.stringify(file)}\n`, { mode: 0o600, flag: "wx" });
+      await chmod(path, 0o600);
+    } catch (e) {
+      // Another relay process created it first: use theirs.
+      if ((e as NodeJS.ErrnoException).code === "EEXIST") return RelaySigner.loadOrCreate(path);
+      throw e;
+    }
+    return { signer: await RelaySigner.fromSeeds(hybrid, ed), created: true };
+  }
+
+  private static async parse(text: string, path: string): Promise<RelaySigner> {
+    try {
+      const f = JSON.parse(text) as KeyFile;
+      if (f.version !== 1) throw new Error("unknown key file version");
+      return await RelaySigner.fromSeeds(base64url.decode(f.hybrid), base64url.decode(f.ed25519));
+    } catch (e) {
+      throw new Error(`key file ${path} is damaged`, { cause: e });
+    }
+  }
+
+  signReceipt(body: Uint8Array): Promise<Uint8Array> {
+    return ed25519.sign(this.edSecret, Context.receipt, body);
+  }
+  signEntry(body: Uint8Array): Promise<Uint8Array> {
+    return this.hybrid.sign(Context.directory, body);
+  }
+  signCheckpoint(body: Uint8Array): Promise<Uint8Array> {
+    return this.hybrid.sign(Context.checkpoint, body);
+  }
+
+  toJSON(): string {
+    return "[RelaySigner]";
+  }
+}
