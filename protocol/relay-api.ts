@@ -177,6 +177,12 @@ export const DirectoryEntry = z.object({
   signature: b64,
 });
 
+/** A directory lookup: the entry, and its inclusion in a checkpoint covering it. */
+export const DirectoryResponse = DirectoryEntry.extend({
+  checkpoint: Checkpoint,
+  proof: z.array(b64n(32)).max(64),
+});
+
 export const DepositRequest = z.object({ to: name, envelope: b64 });
 
 export const DepositResponse = z.object({
@@ -208,6 +214,7 @@ export const AckResponse = z.object({ deleted: z.number().int().nonnegative() })
 export type InfoResponse = z.infer<typeof InfoResponse>;
 export type Checkpoint = z.infer<typeof Checkpoint>;
 export type DirectoryEntry = z.infer<typeof DirectoryEntry>;
+export type DirectoryResponse = z.infer<typeof DirectoryResponse>;
 export type DepositResponse = z.infer<typeof DepositResponse>;
 export type InboxMessage = z.infer<typeof InboxMessage>;
 export type InboxResponse = z.infer<typeof InboxResponse>;

@@ -1,0 +1,106 @@
+/**
+ * The inbox (docs/protocol.md §13.4), for the signed-in user only (auth.ts):
+ * `GET /v1/inbox` returns messages with inclusion proofs in one signed checkpoint, and a
+ * consistency proof from the checkpoint the client last saw; `POST /v1/inbox/ack`
+ * deletes what the client has stored; `GET /v1/inbox/events` streams new-message events.
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { base64url } from "../protocol/bytes.js";
+import { AckRequest } from "../protocol/relay-api.js";
+import type { RelayContext } from "./app.js";
+import { type AuthEnv, requestAuth } from "./auth.js";
+import { relayFail } from "./errors.js";
+import { bytesField, readJson } from "./json.js";
+import { checkpointJson, messageJson } from "./present.js";
+
+const HEARTBEAT_MS = 15_000;
+
+function intParam(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,15}$/.test(value)) return relayFail("BAD_REQUEST", `invalid ${name}`);
+  const n = Number(value);
+  if (n < min || n > max)
+    return relayFail("BAD_REQUEST", `${name} must be between ${min} and ${max}`);
+  return n;
+}
+
+export function inboxRoutes(ctx: RelayContext) {
+  const { store, config, now } = ctx;
+  const app = new Hono<AuthEnv>();
+  app.use(requestAuth({ store, relayKey: ctx.signer.edPublic, now }));
+
+  app.get("/", async (c) => {
+    const limit = intParam(
+      c.req.query("limit"),
+      "limit",
+      1,
+      config.maxInboxMessages,
+      config.maxInboxMessages,
+    );
+    const since = intParam(c.req.query("since"), "since", 1, Number.MAX_SAFE_INTEGER, 0);
+    const user = c.get("user");
+    const messages = await store.fetch(user.name, limit, now());
+    // A checkpoint that covers every returned message; `since` never forces a new one.
+    const needed = messages.reduce((n, m) => Math.max(n, m.index + 1), 0);
+    const checkpoint = await ctx.log.covering(needed);
+    const out = [];
+    for (const m of messages)
+      out.push(messageJson(m, await ctx.log.inclusionProof(m.index, checkpoint!.size)));
+    let consistency: string[] | null = null;
+    if (checkpoint && since > 0 && since <= checkpoint.size)
+      consistency = (await ctx.log.consistencyProof(since, checkpoint.size)).map(base64url.encode);
+    ctx.metrics.delivered.inc(messages.length);
+    return c.json({
+      messages: out,
+      checkpoint: checkpoint ? checkpointJson(checkpoint) : null,
+      consistency,
+    });
+  });
+
+  app.post("/ack", async (c) => {
+    const body = await readJson(c, AckRequest, c.get("body"));
+    const ids = body.ids.map((id, i) => bytesField(id, `ids.${i}`));
+    const deleted = await store.ack(c.get("user").name, ids);
+    return c.json({ deleted });
+  });
+
+  app.get("/events", (c) => {
+    const name = c.get("user").name;
+    return streamSSE(c, async (stream) => {
+      const queue: string[] = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = ctx.events.subscribe(name, (e) => {
+        queue.push(JSON.stringify(e));
+        wake?.();
+      });
+      stream.onAbort(() => {
+        unsubscribe();
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: "ready", data: "{}" });
+        while (!stream.aborted) {
+          while (queue.length > 0)
+            await stream.writeSSE({ event: "message", data: queue.shift()! });
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, HEARTBEAT_MS);
+          });
+          wake = undefined;
+          if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,134 @@
+/**
+ * The SqliteStore's prepared statements and row shapes (schema: sqlite-migrations.ts).
+ * Rows carry Buffers; `toMessage` and `toEntry` copy them into plain Uint8Arrays so that
+ * callers see the same types from every backend.
+ */
+import type Database from "better-sqlite3";
+import type { StoredCheckpoint, StoredEntry, StoredMessage } from "./types.js";
+
+export interface MessageRow {
+  id: Buffer;
+  mailbox: string;
+  envelope: Buffer;
+  at: number;
+  expires: number;
+  receipt: Buffer;
+  log_index: number;
+}
+
+export interface EntryRow {
+  name: string;
+  bundle: Buffer;
+  identity_key: Buffer;
+  created: number;
+  at: number;
+  signature: Buffer;
+  log_index: number;
+}
+
+export interface CheckpointRow {
+  size: number;
+  root: Buffer;
+  at: number;
+  signature: Buffer;
+}
+
+type Params = Record<string, unknown>;
+
+export function prepareStatements(db: Database.Database) {
+  const s = <R = unknown>(sql: string) => db.prepare<[Params], R>(sql);
+  const none = <R = unknown>(sql: string) => db.prepare<[], R>(sql);
+  return {
+    message: s<MessageRow>("SELECT * FROM messages WHERE mailbox = @mailbox AND id = @id"),
+    countMailbox: s<{ n: number }>(
+      "SELECT count(*) AS n FROM messages WHERE mailbox = @mailbox AND expires >= @now",
+    ),
+    insertMessage: s(
+      `INSERT INTO messages (id, mailbox, envelope, at, expires, receipt, log_index)
+       VALUES (@id, @mailbox, @envelope, @at, @expires, @receipt, @index)`,
+    ),
+    fetch: s<MessageRow>(
+      `SELECT * FROM messages WHERE mailbox = @mailbox AND expires >= @now
+       ORDER BY log_index LIMIT @limit`,
+    ),
+    ack: s("DELETE FROM messages WHERE mailbox = @mailbox AND id = @id"),
+    expire: s("DELETE FROM messages WHERE expires < @now"),
+
+    entry: s<EntryRow>("SELECT * FROM directory WHERE name = @name"),
+    upsertEntry: s(
+      `INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
+       VALUES (@name, @bundle, @identityKey, @created, @at, @signature, @index)
+       ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
+         identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
+         signature = excluded.signature, log_index = excluded.log_index`,
+    ),
+
+    logSize: none<{ size: number }>("SELECT size FROM log_meta WHERE id = 0"),
+    setLogSize: s("UPDATE log_meta SET size = @size WHERE id = 0"),
+    node: s<{ hash: Buffer }>("SELECT hash FROM log_nodes WHERE level = @level AND idx = @idx"),
+    insertNode: s("INSERT INTO log_nodes (level, idx, hash) VALUES (@level, @idx, @hash)"),
+
+    latestCheckpoint: none<CheckpointRow>("SELECT * FROM checkpoints ORDER BY size DESC LIMIT 1"),
+    // Only a checkpoint above the latest is stored (RelayStore.putCheckpoint).
+    putCheckpoint: s(
+      `INSERT INTO checkpoints (size, root, at, signature)
+       SELECT @size, @root, @at, @signature
+       WHERE @size > (SELECT coalesce(max(size), -1) FROM checkpoints)`,
+    ),
+
+    useNonce: s(
+      `INSERT INTO nonces (key, expires) VALUES (@key, @expires)
+       ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE nonces.expires < @now`,
+    ),
+    pruneNonces: s(
+      `DELETE FROM nonces WHERE rowid IN
+       (SELECT rowid FROM nonces WHERE expires < @now LIMIT @batch)`,
+    ),
+    hit: s<{ count: number }>(
+      `INSERT INTO rate_limits (key, window, count, expires) VALUES (@key, @window, 1, @expires)
+       ON CONFLICT (key, window) DO UPDATE SET count = count + 1
+       RETURNING count`,
+    ),
+    pruneRateLimits: s(
+      `DELETE FROM rate_limits WHERE rowid IN
+       (SELECT rowid FROM rate_limits WHERE expires <= @now LIMIT @batch)`,
+    ),
+
+    health: none("SELECT 1"),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function toMessage(r: MessageRow): StoredMessage {
+  return {
+    id: new Uint8Array(r.id),
+    to: r.mailbox,
+    envelope: new Uint8Array(r.envelope),
+    at: r.at,
+    expires: r.expires,
+    receipt: new Uint8Array(r.receipt),
+    index: r.log_index,
+  };
+}
+
+export function toEntry(r: EntryRow): StoredEntry {
+  return {
+    name: r.name,
+    bundle: new Uint8Array(r.bundle),
+    identityKey: new Uint8Array(r.identity_key),
+    created: r.created,
+    at: r.at,
+    signature: new Uint8Array(r.signature),
+    index: r.log_index,
+  };
+}
+
+export function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
+  return {
+    size: r.size,
+    root: new Uint8Array(r.root),
+    at: r.at,
+    signature: new Uint8Array(r.signature),
+  };
+}

@@ -1,0 +1,276 @@
+/**
+ * The embedded relay store (DESIGN §4): one SQLite file in the data folder, in WAL mode,
+ * through better-sqlite3 12. Every write is one IMMEDIATE transaction, so it takes the
+ * write lock before reading and stays correct when several processes share the file,
+ * and `synchronous = FULL` makes it durable before its promise resolves.
+ *
+ * better-sqlite3 is synchronous: a write that waits for another process's lock blocks
+ * the event loop for up to `busyTimeoutMs`. Every SQLite failure is a `StoreUnavailable`.
+ */
+import Database from "better-sqlite3";
+import { equal } from "../../protocol/bytes.js";
+import { nodesForAppend, siblingsForAppend } from "../../protocol/merkle.js";
+import { StoreUnavailable } from "./errors.js";
+import { MIGRATIONS } from "./sqlite-migrations.js";
+import {
+  prepareStatements,
+  type Statements,
+  toCheckpoint,
+  toEntry,
+  toMessage,
+} from "./sqlite-statements.js";
+import type {
+  DepositResult,
+  PutEntryResult,
+  RelayStore,
+  StoredCheckpoint,
+  StoredEntry,
+  StoredMessage,
+} from "./types.js";
+
+export interface SqliteOptions {
+  /** How long a write waits for another connection's lock before failing (default 5000). */
+  busyTimeoutMs?: number;
+  /** Caps the database size (PRAGMA max_page_count): a write beyond it is StoreUnavailable. */
+  maxBytes?: number;
+}
+
+/** Expired nonces and rate-limit windows are pruned every this many calls, in bounded batches. */
+const PRUNE_EVERY = 64;
+const PRUNE_BATCH = 1000;
+
+function checkInt(value: number, name: string, min = 0): void {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be a safe integer`);
+  if (value < min) throw new RangeError(`${name} must be at least ${min}`);
+}
+
+/** SQLite failures become StoreUnavailable (a 503); anything else is a bug and passes through. */
+function unavailable(e: unknown): unknown {
+  if (e instanceof Database.SqliteError)
+    return new StoreUnavailable(`storage unavailable: ${e.code}`, { cause: e });
+  return e;
+}
+
+/** Brings the schema up to date, or refuses a database written by newer code. */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length)
+      throw new Error(
+        `database schema version ${version} is newer than this relay knows (${MIGRATIONS.length}); upgrade the relay`,
+      );
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+}
+
+export class SqliteStore implements RelayStore {
+  readonly #db: Database.Database;
+  readonly #q: Statements;
+  #calls = 0;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#q = prepareStatements(db);
+  }
+
+  /** Opens (creating and migrating if needed) the database at `path`; ":memory:" for tests. */
+  static open(path: string, options: SqliteOptions = {}): SqliteStore {
+    const { busyTimeoutMs = 5000, maxBytes } = options;
+    checkInt(busyTimeoutMs, "busyTimeoutMs");
+    if (maxBytes !== undefined) checkInt(maxBytes, "maxBytes", 1);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      if (maxBytes !== undefined) {
+        const pageSize = db.pragma("page_size", { simple: true }) as number;
+        db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
+      }
+      migrate(db);
+      return new SqliteStore(db);
+    } catch (e) {
+      db?.close();
+      throw unavailable(e);
+    }
+  }
+
+  /** Runs `fn` on the open database, turning SQLite failures into StoreUnavailable. */
+  #run<T>(fn: (q: Statements) => T): T {
+    if (!this.#db.open) throw new StoreUnavailable("store is closed");
+    try {
+      return fn(this.#q);
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  /**
+   * Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken before anything
+   * is read, so no other connection can append to the log in between.
+   */
+  #write<T>(fn: (q: Statements) => T): T {
+    return this.#run((q) => this.#db.transaction(fn).immediate(q));
+  }
+
+  /** True once every PRUNE_EVERY calls: time to sweep expired nonces and rate-limit windows. */
+  #pruneDue(): boolean {
+    this.#calls = (this.#calls + 1) % PRUNE_EVERY;
+    return this.#calls === 0;
+  }
+
+  #node(level: number, index: number): Uint8Array {
+    const row = this.#q.node.get({ level, idx: index });
+    if (!row) throw new Error(`log node ${level}/${index} is missing`);
+    return new Uint8Array(row.hash);
+  }
+
+  /** Appends `leaf` to the log (protocol/merkle.ts); returns its index. Inside #write only. */
+  #append(leaf: Uint8Array): number {
+    const n = this.#q.logSize.get()!.size;
+    const siblings = siblingsForAppend(n).map((s) => this.#node(s.level, s.index));
+    for (const x of nodesForAppend(n, leaf, siblings))
+      this.#q.insertNode.run({ level: x.level, idx: x.index, hash: x.hash });
+    this.#q.setLogSize.run({ size: n + 1 });
+    return n;
+  }
+
+  async deposit(
+    m: Omit<StoredMessage, "index">,
+    leaf: Uint8Array,
+    maxPerMailbox: number,
+  ): Promise<DepositResult> {
+    checkInt(m.at, "at");
+    checkInt(m.expires, "expires");
+    checkInt(maxPerMailbox, "maxPerMailbox");
+    return this.#write((q): DepositResult => {
+      const existing = q.message.get({ mailbox: m.to, id: m.id });
+      if (existing) return { status: "duplicate", message: toMessage(existing) };
+      // Expired messages that `expire` has not swept yet do not count against the quota.
+      if (q.countMailbox.get({ mailbox: m.to, now: m.at })!.n >= maxPerMailbox)
+        return { status: "quota" };
+      const message: StoredMessage = {
+        id: m.id,
+        to: m.to,
+        envelope: m.envelope,
+        at: m.at,
+        expires: m.expires,
+        receipt: m.receipt,
+        index: this.#append(leaf),
+      };
+      q.insertMessage.run({ ...message, mailbox: m.to });
+      return { status: "stored", message };
+    });
+  }
+
+  async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
+    checkInt(limit, "limit");
+    checkInt(now, "now");
+    return this.#run((q) => q.fetch.all({ mailbox: to, now, limit }).map(toMessage));
+  }
+
+  async ack(to: string, ids: Uint8Array[]): Promise<number> {
+    return this.#write((q) => {
+      let n = 0;
+      for (const id of ids) n += q.ack.run({ mailbox: to, id }).changes;
+      return n;
+    });
+  }
+
+  async expire(now: number): Promise<number> {
+    checkInt(now, "now");
+    return this.#run((q) => q.expire.run({ now }).changes);
+  }
+
+  async putEntry(e: Omit<StoredEntry, "index">, leaf: Uint8Array): Promise<PutEntryResult> {
+    checkInt(e.created, "created");
+    checkInt(e.at, "at");
+    return this.#write((q): PutEntryResult => {
+      const row = q.entry.get({ name: e.name });
+      if (row) {
+        const current = toEntry(row);
+        // DESIGN §4: a name belongs to its first identity; a rotation must be newer.
+        if (!equal(current.identityKey, e.identityKey) || e.created <= current.created)
+          return { status: "conflict", current };
+      }
+      const entry: StoredEntry = {
+        name: e.name,
+        bundle: e.bundle,
+        identityKey: e.identityKey,
+        created: e.created,
+        at: e.at,
+        signature: e.signature,
+        index: this.#append(leaf),
+      };
+      q.upsertEntry.run({ ...entry });
+      return { status: "stored", entry };
+    });
+  }
+
+  async getEntry(name: string): Promise<StoredEntry | undefined> {
+    return this.#run((q) => {
+      const row = q.entry.get({ name });
+      return row && toEntry(row);
+    });
+  }
+
+  async logSize(): Promise<number> {
+    return this.#run((q) => q.logSize.get()!.size);
+  }
+
+  async node(level: number, index: number): Promise<Uint8Array> {
+    checkInt(level, "level");
+    checkInt(index, "index");
+    return this.#run(() => this.#node(level, index));
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    return this.#run((q) => {
+      const row = q.latestCheckpoint.get();
+      return row && toCheckpoint(row);
+    });
+  }
+
+  async putCheckpoint(c: StoredCheckpoint): Promise<void> {
+    checkInt(c.size, "size");
+    checkInt(c.at, "at");
+    this.#run((q) =>
+      q.putCheckpoint.run({ size: c.size, root: c.root, at: c.at, signature: c.signature }),
+    );
+  }
+
+  async useNonce(key: string, expires: number, now: number): Promise<boolean> {
+    checkInt(expires, "expires");
+    checkInt(now, "now");
+    return this.#run((q) => {
+      if (this.#pruneDue()) q.pruneNonces.run({ now, batch: PRUNE_BATCH });
+      // Inserts, or replaces an expired record; no change means a live record: a replay.
+      return q.useNonce.run({ key, expires, now }).changes === 1;
+    });
+  }
+
+  async rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean> {
+    checkInt(windowMs, "windowMs", 1);
+    checkInt(limit, "limit");
+    checkInt(now, "now");
+    const window = Math.floor(now / windowMs);
+    return this.#run((q) => {
+      if (this.#pruneDue()) q.pruneRateLimits.run({ now, batch: PRUNE_BATCH });
+      const { count } = q.hit.get({ key, window, expires: (window + 1) * windowMs })!;
+      return count <= limit;
+    });
+  }
+
+  async health(): Promise<void> {
+    this.#run((q) => q.health.get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
