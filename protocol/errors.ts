@@ -43,6 +43,12 @@ export const ErrorCode = {
   LOCKED: "LOCKED",
   /** A stored record failed to decrypt or parse. */
   CORRUPT_STORE: "CORRUPT_STORE",
+  /** The relay could not be reached, timed out, or is down (5xx): try again later. */
+  RELAY_UNAVAILABLE: "RELAY_UNAVAILABLE",
+  /** The relay refused the request (4xx); the message names the relay's code. */
+  RELAY_REJECTED: "RELAY_REJECTED",
+  /** The relay's keys differ from the ones pinned on first use. */
+  RELAY_KEY_CHANGED: "RELAY_KEY_CHANGED",
   /** A caller passed an argument of the wrong type or shape. */
   INVALID_ARGUMENT: "INVALID_ARGUMENT",
 } as const;

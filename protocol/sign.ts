@@ -142,6 +142,16 @@ export class HybridSigner {
     return concat(ed, ml);
   }
 
+  /**
+   * An Ed25519-only signature with the identity's Ed25519 half, for short-lived
+   * authenticity (relay requests, §13.3). The scheme prefix keeps it apart from the
+   * hybrid signature's Ed25519 half.
+   */
+  signEd25519(context: string, message: Uint8Array): Promise<Uint8Array> {
+    if (!this.#mldsaSecret) fail("LOCKED", "signing key was wiped");
+    return ed25519.sign(this.#seed.subarray(0, 32), context, message);
+  }
+
   wipe(): void {
     wipe(this.#seed, this.#mldsaSecret);
     this.#mldsaSecret = undefined;
