@@ -25,6 +25,7 @@ import type { Received } from "./conversation.js";
 export type { Received };
 
 import * as conversation from "./conversation.js";
+import * as delivery from "./delivery.js";
 import { fail } from "./errors.js";
 import {
   addressOf,
@@ -35,7 +36,7 @@ import {
   safetyNumber,
 } from "./identity.js";
 import { type KdfParams, Keystore } from "./keystore.js";
-import { type MessageRecord, Records } from "./records.js";
+import { type MessageRecord, type OutboxItem, Records } from "./records.js";
 import { HybridSigner } from "./sign.js";
 import type { StorageAdapter } from "./storage.js";
 
@@ -43,6 +44,8 @@ export interface ClientOptions {
   /** Clock in ms since the epoch; injectable for tests. */
   now?: () => number;
   kdf?: KdfParams;
+  /** The fetch used to reach relays; injectable for tests. */
+  fetch?: typeof fetch;
 }
 
 export class Client {
@@ -51,6 +54,7 @@ export class Client {
     private account: AccountRecord,
     private readonly signer: HybridSigner,
     private readonly now: () => number,
+    private readonly fetchFn?: typeof fetch,
   ) {}
 
   /**
@@ -81,7 +85,7 @@ export class Client {
     const keystore = await Keystore.create(storage, p.password, opts.kdf, [
       { key: ACCOUNT_KEY, value: account },
     ]);
-    return new Client(await Records.open(keystore), account, signer, now);
+    return new Client(await Records.open(keystore), account, signer, now, opts.fetch);
   }
 
   static async open(
@@ -106,7 +110,7 @@ export class Client {
     const account = await records.account();
     if (!account) return fail("NO_ACCOUNT", "keystore has no account");
     const signer = await HybridSigner.fromSeed(account.identitySeed);
-    const client = new Client(records, account, signer, opts.now ?? Date.now);
+    const client = new Client(records, account, signer, opts.now ?? Date.now, opts.fetch);
     await client.maintain();
     return client;
   }
@@ -246,6 +250,88 @@ export class Client {
 
   private me(): conversation.Me {
     return { records: this.records, account: this.account, signer: this.signer };
+  }
+
+  // --- relays (delivery.ts) -------------------------------------------------------------
+
+  /** Runs a delivery flow with our account, keeping any account change it makes. */
+  private async deliver<T>(
+    f: (me: conversation.Me, opts: delivery.DeliveryOptions) => Promise<T>,
+    accept = false,
+  ) {
+    const me = this.me();
+    const opts: delivery.DeliveryOptions = { acceptChangedRelayKeys: accept };
+    if (this.fetchFn) opts.fetch = this.fetchFn;
+    try {
+      return await f(me, opts);
+    } finally {
+      this.account = me.account;
+    }
+  }
+
+  /** Publishes our bundle at our relay, pinning its keys; returns the relay's fingerprint. */
+  register(opts: { acceptChangedRelayKeys?: boolean } = {}): Promise<string> {
+    return this.serial(() =>
+      this.deliver((me, o) => delivery.register(me, this.now, o), opts.acceptChangedRelayKeys),
+    );
+  }
+
+  /** Adds `name@host[:port]` (or a name at our relay) from its relay's directory, verified. */
+  addContactFromRelay(
+    address: string,
+    opts: { acceptChangedIdentity?: boolean; acceptChangedRelayKeys?: boolean } = {},
+  ): Promise<Contact> {
+    return this.serial(() =>
+      this.deliver(
+        async (me, o) =>
+          describe(
+            await delivery.lookupContact(
+              me,
+              address,
+              this.now,
+              opts.acceptChangedIdentity === true,
+              o,
+            ),
+          ),
+        opts.acceptChangedRelayKeys,
+      ),
+    );
+  }
+
+  /**
+   * Encrypts a message for a contact and queues it for their relay, then tries to deliver
+   * everything queued. The message stays queued if the relay cannot be reached.
+   */
+  send(to: string, text: string): Promise<{ id: string; delivered: boolean; error?: string }> {
+    return this.serial(() =>
+      this.deliver(async (me, o) => {
+        const id = await delivery.queue(me, await this.findContact(to), text, this.now());
+        await delivery.flushOutbox(me, this.now, o);
+        const m = await this.records.message(id);
+        return { id, delivered: m?.state === "sent", ...(m?.error ? { error: m.error } : {}) };
+      }),
+    );
+  }
+
+  /** Retries every queued message. */
+  flushOutbox(): ReturnType<typeof delivery.flushOutbox> {
+    return this.serial(() => this.deliver((me, o) => delivery.flushOutbox(me, this.now, o)));
+  }
+
+  outbox(): Promise<OutboxItem[]> {
+    return this.records.outbox();
+  }
+
+  /** Fetches, verifies, decrypts, stores and acknowledges everything in our inbox. */
+  fetchInbox(opts: { acceptChangedRelayKeys?: boolean } = {}): Promise<delivery.InboxResult> {
+    return this.serial(() =>
+      this.deliver((me, o) => delivery.fetchInbox(me, this.now, o), opts.acceptChangedRelayKeys),
+    );
+  }
+
+  /** Follows our inbox's event stream until `signal` aborts (not serialised: it only listens). */
+  watchInbox(signal: AbortSignal, onEvent: (e: "ready" | "message") => void): Promise<void> {
+    return this.deliver((me, o) => delivery.watchInbox(me, this.now, signal, onEvent, o));
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */

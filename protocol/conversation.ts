@@ -44,12 +44,17 @@ function usableBundle(c: ContactRecord, now: number): boolean {
   return c.bundle !== null && decodeBundle(c.bundle).prekeyExpires >= now;
 }
 
-/** Encrypts text for a contact: a session message, or a prekey message to start one. */
+/**
+ * Encrypts text for a contact: a session message, or a prekey message to start one.
+ * With `relay`, the envelope is also put in the outbox in the same atomic write, so a
+ * message is never in the history without being queued for delivery (§13.6).
+ */
 export async function send(
   me: Me,
   c: ContactRecord,
   text: string,
   now: number,
+  relay?: { url: string; to: string },
 ): Promise<{ id: string; envelope: Uint8Array }> {
   if (typeof text !== "string") fail("INVALID_ARGUMENT", "text must be a string");
   if (utf8(text).length > MAX_TEXT_BYTES)
@@ -73,12 +78,21 @@ export async function send(
   }
   const id = messageId(envelope);
   const sid = toHex(state.sessionId);
-  await me.records
+  const batch = me.records
     .batch()
     .session(sid, { peer: c.address, created: session?.created ?? now, state })
     .contact({ ...c, session: sid })
-    .message({ id, peer: c.address, direction: "out", text, at: now })
-    .commit();
+    .message({
+      id,
+      peer: c.address,
+      direction: "out",
+      text,
+      at: now,
+      ...(relay ? { state: "queued" } : {}),
+    });
+  if (relay)
+    batch.outbox(id, { id, to: relay.to, relay: relay.url, envelope, created: now, attempts: 0 });
+  await batch.commit();
   return { id, envelope };
 }
 

@@ -9,6 +9,7 @@ import { toHex } from "./bytes.js";
 import type { ContactRecord } from "./contacts.js";
 import type { Keystore, RecordOp } from "./keystore.js";
 import type { RatchetState } from "./ratchet.js";
+import type { RelayPin } from "./relay-client.js";
 
 export interface SessionRecord {
   peer: string;
@@ -24,6 +25,28 @@ export interface MessageRecord {
   at: number;
   /** Position in this profile's history: strictly increasing. */
   seq: number;
+  /** Delivery of an outgoing message through a relay. */
+  state?: "queued" | "sent" | "failed";
+  /** Why delivery failed or is being retried (no secrets, no plaintext). */
+  error?: string;
+}
+
+/** A message waiting for its relay to acknowledge it (the outbox, §13.6). */
+export interface OutboxItem {
+  id: string;
+  /** Recipient name at `relay`. */
+  to: string;
+  relay: string;
+  envelope: Uint8Array;
+  created: number;
+  attempts: number;
+}
+
+/** A fetched message that waits for an earlier one (OUT_OF_ORDER), kept locally. */
+export interface PendingItem {
+  id: string;
+  envelope: Uint8Array;
+  received: number;
 }
 
 const SEQ_KEY = "seq";
@@ -57,6 +80,24 @@ export class Records {
 
   async sessions(): Promise<SessionRecord[]> {
     return this.all<SessionRecord>("session/");
+  }
+
+  relay(url: string): Promise<RelayPin | undefined> {
+    return this.keystore.get<RelayPin>(this.keystore.blind("relay", url));
+  }
+
+  message(id: string): Promise<MessageRecord | undefined> {
+    return this.keystore.get<MessageRecord>(this.keystore.blind("message", id));
+  }
+
+  async outbox(): Promise<OutboxItem[]> {
+    return (await this.all<OutboxItem>("outbox/")).sort(
+      (a, b) => a.created - b.created || a.id.localeCompare(b.id),
+    );
+  }
+
+  async pending(): Promise<PendingItem[]> {
+    return (await this.all<PendingItem>("pending/")).sort((a, b) => a.received - b.received);
   }
 
   async hasMessage(id: string): Promise<boolean> {
@@ -120,6 +161,19 @@ export class Batch {
   message(m: Omit<MessageRecord, "seq">): this {
     this.seq = this.records.nextSeq();
     return this.put("message", m.id, { ...m, seq: this.seq });
+  }
+  /** Rewrites a stored message (its delivery state), keeping its place. */
+  updateMessage(m: MessageRecord): this {
+    return this.put("message", m.id, m);
+  }
+  relay(pin: RelayPin): this {
+    return this.put("relay", pin.url, pin);
+  }
+  outbox(id: string, item: OutboxItem | null): this {
+    return this.put("outbox", id, item);
+  }
+  pending(id: string, item: PendingItem | null): this {
+    return this.put("pending", id, item);
   }
 
   commit(): Promise<void> {
