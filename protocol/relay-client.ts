@@ -48,6 +48,7 @@ const d = (s: string) => base64url.decode(s);
 
 export class RelayClient {
   private pin: RelayPin | undefined;
+  private checked = false;
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
   private readonly timeoutMs: number;
@@ -159,11 +160,13 @@ export class RelayClient {
       this.pin = { url: this.url, hybrid, ed25519: ed };
     }
     this.pin ??= { url: this.url, hybrid, ed25519: ed };
+    this.checked = true;
     return info;
   }
 
+  /** The relay's keys, checked against the pin once per client (a GET /v1/info). */
   private async keys(): Promise<RelayPin> {
-    if (!this.pin) await this.info();
+    if (!this.checked) await this.info();
     return this.pin!;
   }
 
