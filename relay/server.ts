@@ -1,0 +1,97 @@
+/**
+ * Starts a relay: data folder, key file, store, app, HTTP server, expiry timer, and a
+ * graceful stop. Wiring only; `secure-msg relay` calls it.
+ */
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import pino from "pino";
+import { checkRelayUrl } from "../protocol/identity.js";
+import { createApp } from "./app.js";
+import { DEFAULTS, type RelayConfig } from "./config.js";
+import { RelaySigner } from "./signer.js";
+import { SqliteStore } from "./storage/sqlite.js";
+import type { RelayStore } from "./storage/types.js";
+
+export interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  /** The URL clients use; defaults to http://host:port. */
+  publicUrl?: string;
+  keyFile?: string;
+  config?: Partial<Omit<RelayConfig, "url">>;
+  /** pino level; "silent" in tests. */
+  logLevel?: string;
+}
+
+export interface RunningRelay {
+  url: string;
+  fingerprint: string;
+  keyCreated: boolean;
+  store: RelayStore;
+  close(): Promise<void>;
+}
+
+const EXPIRE_EVERY_MS = 60_000;
+const DRAIN_MS = 2_000;
+
+async function openStore(o: ServeOptions): Promise<RelayStore> {
+  if (o.databaseUrl)
+    throw new Error("the PostgreSQL backend is not built yet: run without --database-url");
+  return SqliteStore.open(join(o.dataDir, "relay.db"));
+}
+
+export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
+  const logger = pino({ level: o.logLevel ?? "info", base: { service: "secure-msg-relay" } });
+  await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
+  const { signer, created } = await RelaySigner.loadOrCreate(
+    o.keyFile ?? join(o.dataDir, "relay.key"),
+  );
+  const store = await openStore(o);
+  const config: RelayConfig = { ...DEFAULTS, ...o.config, url: "" };
+  const { app } = createApp({ store, signer, config, logger, processMetrics: true });
+
+  const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  config.url = checkRelayUrl(o.publicUrl ?? `http://${host}:${port}`);
+
+  const expiry = setInterval(() => {
+    store.expire(Date.now()).then(
+      (n) => n > 0 && logger.info({ event: "expire", deleted: n }, "expired messages deleted"),
+      (e: Error) => logger.warn({ event: "expire", err: e.message }, "expiry failed"),
+    );
+  }, EXPIRE_EVERY_MS);
+  expiry.unref();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(expiry);
+      // Stop accepting, give requests in flight a moment, then cut event streams.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const timer = setTimeout(
+        () => (server as { closeAllConnections?: () => void }).closeAllConnections?.(),
+        DRAIN_MS,
+      );
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      await closed;
+      clearTimeout(timer);
+      await store.close();
+      logger.info({ event: "stopped" }, "relay stopped");
+    })();
+    return closing;
+  };
+  logger.info(
+    { event: "started", url: config.url, fingerprint: signer.fingerprint },
+    "relay started",
+  );
+  return { url: config.url, fingerprint: signer.fingerprint, keyCreated: created, store, close };
+}
