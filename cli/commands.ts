@@ -71,10 +71,12 @@ export async function init(o: ProfileOptions & { name: string }): Promise<void> 
   try {
     client = await Client.create(storage, { name, password }, { kdf });
   } catch (e) {
-    // Leave no empty folder behind; rmdir refuses one that holds anything.
+    // Leave no empty folder behind; rmdir refuses one that holds anything, the lock too.
+    await storage.close();
     if (!existed) await rmdir(o.profile).catch(() => undefined);
     throw e;
   }
+  await storage.close();
   out(
     labelled([
       ["name", client.name],

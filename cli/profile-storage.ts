@@ -9,9 +9,10 @@
  * A journal whose checksum does not match never finished its rename, so nothing of its
  * batch was applied and it is discarded.
  *
- * One process at a time should use a profile: there is no lock file, only an in-process
- * queue that serialises the calls on one instance. Keys are case-sensitive; on a
- * case-insensitive file system keys that differ only in case would share a file.
+ * One process at a time uses a profile: `open` takes the profile lock `DIR/.lock`
+ * (profile-lock.ts) and `close` releases it; within the process, a queue serialises the
+ * calls on one instance. Keys are case-sensitive; on a case-insensitive file system keys
+ * that differ only in case would share a file.
  */
 import { createHash } from "node:crypto";
 import type { Dirent } from "node:fs";
@@ -30,6 +31,7 @@ import {
 import { dirname, join, resolve, sep } from "node:path";
 import { ProtocolError } from "../protocol/errors.js";
 import { KEY_PATTERN, type StorageAdapter, type WriteOp } from "../protocol/storage.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockProfile } from "./profile-lock.js";
 
 const JOURNAL = ".journal";
 const TMP = ".tmp";
@@ -38,10 +40,11 @@ const CHECKSUM_LENGTH = 32;
 
 /**
  * True for keys the profile can hold: KEY_PATTERN, and also no empty or `.` path segment,
- * no segment ending in `.tmp` (temp files), and not the journal's name.
+ * no segment ending in `.tmp` (temp files), and no leading `.`: the folder's own files,
+ * the journal and the lock, are dot files.
  */
 export function isProfileKey(key: string): boolean {
-  if (typeof key !== "string" || !KEY_PATTERN.test(key) || key === JOURNAL) return false;
+  if (typeof key !== "string" || !KEY_PATTERN.test(key) || key.startsWith(".")) return false;
   return key.split("/").every((s) => s !== "" && s !== "." && !s.endsWith(TMP));
 }
 
@@ -152,22 +155,56 @@ export class ProfileStorage implements StorageAdapter {
   readonly dir: string;
   /** Tail of the in-process queue: every call waits for the one before it. */
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly unlock: () => Promise<void>;
+  private closed: Promise<void> | undefined;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, unlock: () => Promise<void>) {
     this.dir = dir;
+    this.unlock = unlock;
   }
 
-  /** Opens a profile folder, finishing or discarding a write a crash interrupted. */
-  static async open(dir: string, { create }: { create: boolean }): Promise<ProfileStorage> {
+  /**
+   * Opens a profile folder, finishing or discarding a write a crash interrupted. Waits up
+   * to `lockTimeoutMs` while another process uses the profile, then fails with a
+   * UsageError. Call `close` when done.
+   */
+  static async open(
+    dir: string,
+    {
+      create,
+      lockTimeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+    }: { create: boolean; lockTimeoutMs?: number },
+  ): Promise<ProfileStorage> {
     const root = resolve(dir);
     if (create) await mkdir(root, { recursive: true, mode: 0o700 });
     else if ((await kind(root)) !== "dir") {
       throw new ProtocolError("NO_ACCOUNT", `no profile folder at ${root}`);
     }
     await chmod(root, 0o700);
-    const storage = new ProfileStorage(root);
-    await storage.recover();
+    // Before recovery: it deletes temp files and replays the journal, which is only safe
+    // while no other process is writing.
+    const unlock = await lockProfile(root, lockTimeoutMs);
+    const storage = new ProfileStorage(root, unlock);
+    try {
+      await storage.recover();
+    } catch (e) {
+      await unlock();
+      throw e;
+    }
     return storage;
+  }
+
+  /**
+   * Lets the calls already made finish, then releases the profile lock. Later calls fail.
+   * Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    if (this.closed === undefined) {
+      const done = this.tail.then(() => this.unlock());
+      this.closed = done;
+      this.tail = done.catch(() => undefined);
+    }
+    return this.closed;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
@@ -213,6 +250,8 @@ export class ProfileStorage implements StorageAdapter {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
+    // Writing without the lock is what the lock exists to prevent.
+    if (this.closed) return Promise.reject(new Error(`the profile ${this.dir} is closed`));
     const result = this.tail.then(fn);
     this.tail = result.catch(() => undefined);
     return result;

@@ -10,6 +10,7 @@ import { ReadStream } from "node:tty";
 import { Client } from "../protocol/client.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { DEFAULT_KDF, HEADER_KEY, type KdfParams } from "../protocol/keystore.js";
+import { LOCK } from "./profile-lock.js";
 import { ProfileStorage } from "./profile-storage.js";
 import { type PasswordOptions, readPassword } from "./prompt.js";
 import { UsageError } from "./usage-error.js";
@@ -83,18 +84,24 @@ async function hasKeystore(dir: string): Promise<boolean> {
   return (await kindOf(join(dir, HEADER_KEY))) === "file";
 }
 
-/** An existing profile's storage. A missing folder or keystore is NO_ACCOUNT, before any prompt. */
-export async function openProfileStorage(dir: string): Promise<ProfileStorage> {
+/** A missing folder or keystore is NO_ACCOUNT, checked before any prompt. */
+async function checkProfile(dir: string): Promise<void> {
   if (!(await hasKeystore(dir))) {
     const where = (await kindOf(dir)) === "dir" ? "no profile in" : "no profile folder at";
     throw new ProtocolError("NO_ACCOUNT", `${where} ${dir}: create one with 'init'`);
   }
+}
+
+/** An existing profile's storage, locked against other processes until its `close`. */
+export async function openProfileStorage(dir: string): Promise<ProfileStorage> {
+  await checkProfile(dir);
   return ProfileStorage.open(dir, { create: false });
 }
 
 /**
  * For `init`: the folder must not exist, or be empty. A profile is ACCOUNT_EXISTS; any
- * other content is refused so the profile never mixes with unrelated files.
+ * other content is refused so the profile never mixes with unrelated files. A lock alone
+ * counts as empty: another `init` of the folder may hold it, and is waited for.
  * Returns whether the folder already existed.
  */
 export async function checkNewProfileFolder(dir: string): Promise<boolean> {
@@ -102,26 +109,33 @@ export async function checkNewProfileFolder(dir: string): Promise<boolean> {
   if (kind === undefined) return false;
   if (await hasKeystore(dir))
     throw new ProtocolError("ACCOUNT_EXISTS", `a profile already exists in ${dir}`);
-  if (kind !== "dir" || (await readdir(dir)).length > 0)
+  if (kind !== "dir" || (await readdir(dir)).some((f) => f !== LOCK))
     throw new UsageError(`${dir} exists and is not an empty folder: choose a new one`);
   return true;
 }
 
 /**
  * Runs `fn` with the profile opened by the password from SECURE_MSG_PASSWORD or `prompt`,
- * and locks it afterwards, whatever happens.
+ * then locks the client and closes the storage, releasing the profile to other processes,
+ * whatever happens. The password is asked before the profile is taken, so a person at the
+ * prompt does not hold up another process.
  */
 export async function withProfile<T>(
   dir: string,
   fn: (client: Client, password: string) => Promise<T>,
   prompt = "Password: ",
 ): Promise<T> {
-  const storage = await openProfileStorage(dir);
+  await checkProfile(dir);
   const password = await askPassword({ envVar: PASSWORD_ENV, prompt });
-  const client = await Client.open(storage, password);
+  const storage = await openProfileStorage(dir);
   try {
-    return await fn(client, password);
+    const client = await Client.open(storage, password);
+    try {
+      return await fn(client, password);
+    } finally {
+      client.lock();
+    }
   } finally {
-    client.lock();
+    await storage.close();
   }
 }

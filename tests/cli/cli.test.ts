@@ -6,7 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -425,6 +425,34 @@ describe.concurrent("secure-msg", () => {
     await ok(["contacts", "verify", "--profile", alice, "bob"]);
     const after = JSON.parse((await ok(["contacts", "list", "--profile", alice, "--json"])).stdout);
     expect(after[0].verified).toBe(true);
+  });
+
+  it("lets one process at a time use a profile", async ({ expect }) => {
+    const { alice, bob } = await pair(await folder());
+    expect((await decrypt(bob, await encrypt(alice, "bob", "first"))).code).toBe(0);
+    const second = await encrypt(alice, "bob", "second");
+    const third = await encrypt(alice, "bob", "third");
+    // Run together, one waits for the other, and both store what they decrypted.
+    const [r2, r3] = await Promise.all([decrypt(bob, second), decrypt(bob, third)]);
+    expect(r2).toMatchObject({ code: 0, stdout: "second" });
+    expect(r3).toMatchObject({ code: 0, stdout: "third" });
+    for (const armor of [second, third]) expect((await decrypt(bob, armor)).code).toBe(1);
+    expect(await readdir(bob)).not.toContain(".lock");
+
+    // A lock left by a process that died (no process has this pid) is taken over.
+    const lock = join(bob, ".lock");
+    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname(), started: "" }));
+    expect(await decrypt(bob, await encrypt(alice, "bob", "fourth"))).toMatchObject({
+      code: 0,
+      stdout: "fourth",
+    });
+    // A lock of a living process (this test runner) is waited for until it goes.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: "" }));
+    const waiting = decrypt(bob, await encrypt(alice, "bob", "fifth"));
+    await new Promise((r) => setTimeout(r, 1000));
+    await rm(lock);
+    expect(await waiting).toMatchObject({ code: 0, stdout: "fifth" });
+    expect(await readdir(bob)).not.toContain(".lock");
   });
 
   it("writes one-line armor with --compact", async ({ expect }) => {
