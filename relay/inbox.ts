@@ -73,6 +73,9 @@ export function inboxRoutes(ctx: RelayContext) {
 
   app.get("/events", (c) => {
     const name = c.get("user").name;
+    // Hono answers HEAD with this GET handler and drops the body unread: a stream opened
+    // here would never see an abort, and its subscription would leak.
+    if (c.req.method === "HEAD") return c.body(null, 200, { "content-type": "text/event-stream" });
     return streamSSE(c, async (stream) => {
       const queue: string[] = [];
       let wake: (() => void) | undefined;
@@ -90,8 +93,12 @@ export function inboxRoutes(ctx: RelayContext) {
           while (queue.length > 0)
             await stream.writeSSE({ event: "message", data: queue.shift()! });
           await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, HEARTBEAT_MS);
+            // Cleared on wake: a pending heartbeat would hold a stopping relay open.
+            const heartbeat = setTimeout(resolve, HEARTBEAT_MS);
+            wake = () => {
+              clearTimeout(heartbeat);
+              resolve();
+            };
           });
           wake = undefined;
           if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");

@@ -9,7 +9,9 @@ import type { RelayStore } from "./storage/types.js";
 
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    // The trusted proxy appends the address it saw: the last entry. Earlier entries are
+    // whatever the client sent, so taking the first would let it pick its own bucket.
+    const forwarded = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
     if (forwarded) return forwarded;
   }
   try {
