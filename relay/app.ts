@@ -96,7 +96,7 @@ export function createApp(deps: RelayDeps) {
       limits: {
         maxEnvelopeBytes: ctx.config.maxEnvelopeBytes,
         maxInboxMessages: ctx.config.maxInboxMessages,
-        messageTtlSeconds: Math.floor(ctx.config.messageTtlMs / 1000),
+        messageTtlSeconds: Math.max(1, Math.floor(ctx.config.messageTtlMs / 1000)),
       },
     }),
   );

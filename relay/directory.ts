@@ -51,6 +51,8 @@ export function directoryRoutes(ctx: RelayContext) {
       const current = await store.getEntry(name);
       if (current && !equal(current.identityKey, bundle.identityKey))
         relayFail("NAME_TAKEN", `the name ${name} belongs to another identity`);
+      // The same bundle again (a retry whose answer was lost) is a success, not a conflict.
+      if (current && equal(current.bundle, bytes)) return c.json(entryJson(current), 200);
       if (current && current.created >= bundle.created)
         relayFail("STALE_BUNDLE", "a newer bundle is registered");
       const at = now();

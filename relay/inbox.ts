@@ -15,6 +15,7 @@ import { bytesField, readJson } from "./json.js";
 import { checkpointJson, messageJson } from "./present.js";
 
 const HEARTBEAT_MS = 15_000;
+const MAX_QUEUED_EVENTS = 64;
 
 function intParam(
   value: string | undefined,
@@ -80,7 +81,9 @@ export function inboxRoutes(ctx: RelayContext) {
       const queue: string[] = [];
       let wake: (() => void) | undefined;
       const unsubscribe = ctx.events.subscribe(name, (e) => {
-        queue.push(JSON.stringify(e));
+        // Events only say "fetch now": a reader that does not keep up loses nothing by
+        // getting fewer of them, and the queue stays bounded.
+        if (queue.length < MAX_QUEUED_EVENTS) queue.push(JSON.stringify(e));
         wake?.();
       });
       stream.onAbort(() => {
