@@ -1,10 +1,24 @@
+import { readFileSync } from "node:fs";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
 import { describe, expect, it } from "vitest";
-import { randomBytes } from "../../protocol/bytes.js";
+import { fromHex, randomBytes, toHex } from "../../protocol/bytes.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import * as kem from "../../protocol/kem.js";
 
 describe("X-Wing", () => {
+  it("reproduces the draft's published test vector (final label order)", async () => {
+    const doc = JSON.parse(
+      readFileSync(new URL("../vectors/external/xwing-draft.json", import.meta.url), "utf8"),
+    );
+    for (const v of doc.vectors) {
+      expect(toHex((await kem.keyPairFromSeed(fromHex(v.sk))).publicKey)).toBe(v.pk);
+      const enc = await kem.encapsulate(fromHex(v.pk), fromHex(v.eseed));
+      expect(toHex(enc.ciphertext)).toBe(v.ct);
+      expect(toHex(enc.sharedSecret)).toBe(v.ss);
+      expect(toHex(await kem.decapsulate(fromHex(v.sk), fromHex(v.ct)))).toBe(v.ss);
+    }
+  });
+
   it("matches @noble/post-quantum's ml_kem768_x25519 byte for byte", async () => {
     for (let i = 0; i < 5; i++) {
       const seed = randomBytes(32);
