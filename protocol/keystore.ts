@@ -90,6 +90,17 @@ export function decodeHeader(bytes: Uint8Array): Header {
   return h;
 }
 
+/** The stored header: NO_ACCOUNT when missing, CORRUPT_STORE when it does not decode. */
+async function readHeader(storage: StorageAdapter): Promise<Header> {
+  const bytes = await storage.get(HEADER_KEY);
+  if (!bytes) return fail("NO_ACCOUNT", "no keystore here");
+  try {
+    return decodeHeader(bytes);
+  } catch (e) {
+    return fail("CORRUPT_STORE", "keystore header is damaged", e);
+  }
+}
+
 async function deriveKek(
   password: string,
   salt: Uint8Array,
@@ -199,15 +210,7 @@ export class Keystore {
   }
 
   static async unlock(storage: StorageAdapter, password: string): Promise<Keystore> {
-    const bytes = await storage.get(HEADER_KEY);
-    if (!bytes) return fail("NO_ACCOUNT", "no keystore here");
-    let header: Header;
-    try {
-      header = decodeHeader(bytes);
-    } catch (e) {
-      return fail("CORRUPT_STORE", "keystore header is damaged", e);
-    }
-    const dek = await unwrap(header, password);
+    const dek = await unwrap(await readHeader(storage), password);
     return new Keystore(storage, dek, await aead.importAeadKey(dek));
   }
 
@@ -252,14 +255,7 @@ export class Keystore {
     params?: KdfParams,
   ): Promise<void> {
     if (!this.#dek) return fail("LOCKED", "keystore is locked");
-    const bytes = await this.storage.get(HEADER_KEY);
-    if (!bytes) return fail("NO_ACCOUNT", "no keystore here");
-    let header: Header;
-    try {
-      header = decodeHeader(bytes);
-    } catch (e) {
-      return fail("CORRUPT_STORE", "keystore header is damaged", e);
-    }
+    const header = await readHeader(this.storage);
     const dek = await unwrap(header, oldPassword);
     if (!this.#dek || !equal(dek, this.#dek)) fail("WRONG_PASSWORD", "wrong password");
     const next = await wrap(

@@ -25,7 +25,7 @@ import {
   checkpointVerifies,
   deposit,
   envelopeFor,
-  errorCode,
+  expectError,
   jsonRequest,
   makeRelay,
   makeUser,
@@ -34,6 +34,7 @@ import {
   RELAY_URL,
   rebundle,
   register,
+  relayWithUsers as relayWith,
   signedRequest,
   type TestUser,
 } from "./helpers.js";
@@ -44,19 +45,6 @@ let bob: TestUser;
 beforeAll(async () => {
   [alice, bob] = await Promise.all([makeUser("alice"), makeUser("bob")]);
 });
-
-async function expectError(res: Response | Promise<Response>, status: number, code: string) {
-  const r = await res;
-  expect({ status: r.status, code: await errorCode(r) }).toEqual({ status, code });
-}
-
-/** Registers both users; returns the relay. */
-async function relayWithUsers(...args: Parameters<typeof makeRelay>) {
-  const relay = await makeRelay(...args);
-  for (const u of [alice, bob])
-    expect((await register(relay.app, u.name, u.bundle)).status).toBe(201);
-  return relay;
-}
 
 describe("health, metrics and info", () => {
   it("GET /healthz is ok, and 503 UNAVAILABLE once the store is closed", async () => {
@@ -211,7 +199,7 @@ describe("PUT /v1/directory/:name", () => {
 
 describe("GET /v1/directory/:name", () => {
   it("returns the entry with an inclusion proof in a signed checkpoint", async () => {
-    const { app, signer } = await relayWithUsers();
+    const { app, signer } = await relayWith([alice, bob]);
     const res = await app.request("/v1/directory/bob");
     expect(res.status).toBe(200);
     const r = DirectoryResponse.parse(await res.json());
@@ -243,7 +231,7 @@ describe("GET /v1/directory/:name", () => {
 
 describe("POST /v1/messages", () => {
   it("stores a deposit (201) with a receipt, and answers a duplicate with the stored copy", async () => {
-    const { app, signer, store } = await relayWithUsers();
+    const { app, signer, store } = await relayWith([alice, bob]);
     const envelope = await envelopeFor(bob, alice, "hi alice");
     const res = await deposit(app, "alice", envelope);
     expect(res.status).toBe(201);
@@ -275,7 +263,7 @@ describe("POST /v1/messages", () => {
   });
 
   it("refuses an unknown recipient (404) and what is not an envelope (400)", async () => {
-    const { app, store } = await relayWithUsers();
+    const { app, store } = await relayWith([alice, bob]);
     const envelope = await envelopeFor(bob, alice);
     await expectError(deposit(app, "nobody", envelope), 404, "UNKNOWN_USER");
     await expectError(deposit(app, "alice", new Uint8Array(64)), 400, "BAD_ENVELOPE");
@@ -313,7 +301,7 @@ describe("POST /v1/messages", () => {
 
 describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
   it("returns messages in order with proofs in a signed checkpoint, then acks them", async () => {
-    const { app, signer } = await relayWithUsers();
+    const { app, signer } = await relayWith([alice, bob]);
     // A new sender, so that the first envelope starts a session alice can decrypt.
     const dave = await makeUser("dave");
     const envelopes: Uint8Array[] = [];
@@ -375,7 +363,7 @@ describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
   });
 
   it("`since` gives a consistency proof from the checkpoint the client saw", async () => {
-    const { app, signer } = await relayWithUsers();
+    const { app, signer } = await relayWith([alice, bob]);
     expect((await deposit(app, "alice", await envelopeFor(bob, alice, "a"))).status).toBe(201);
     const first = InboxResponse.parse(
       await (await signedRequest(app, alice, "GET", "/v1/inbox")).json(),
@@ -402,7 +390,7 @@ describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
 
   it("unread messages expire after the TTL, and stop counting against the quota", async () => {
     let clock = Date.now();
-    const { app } = await relayWithUsers({
+    const { app } = await relayWith([alice, bob], {
       now: () => clock,
       config: { messageTtlMs: 60_000, mailboxQuota: 1 },
     });
@@ -420,7 +408,7 @@ describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
   });
 
   it("validates limit and since", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     for (const q of [
       "limit=0",
       "limit=101",
@@ -438,7 +426,7 @@ describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
   });
 
   it("validates the ack body", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     const bad: unknown[] = [
       {},
       { ids: [] },
@@ -483,7 +471,7 @@ async function readUntil(
 
 describe("GET /v1/inbox/events", () => {
   it("streams a ready event, then a message event per deposit", async () => {
-    const { app, ctx } = await relayWithUsers();
+    const { app, ctx } = await relayWith([alice, bob]);
     await expectError(app.request("/v1/inbox/events"), 401, "UNAUTHORIZED");
     const res = await signedRequest(app, alice, "GET", "/v1/inbox/events");
     expect(res.status).toBe(200);
@@ -507,7 +495,7 @@ describe("GET /v1/inbox/events", () => {
     await expect.poll(() => ctx.events.subscribers).toBe(0);
   });
   it("a closed stream leaves no heartbeat timer running", async () => {
-    const { app, ctx } = await relayWithUsers();
+    const { app, ctx } = await relayWith([alice, bob]);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
     const res = await signedRequest(app, alice, "GET", "/v1/inbox/events");
@@ -522,7 +510,7 @@ describe("GET /v1/inbox/events", () => {
   });
 
   it("a HEAD request opens no stream and leaves no subscriber behind", async () => {
-    const { app, ctx } = await relayWithUsers();
+    const { app, ctx } = await relayWith([alice, bob]);
     const res = await signedRequest(app, alice, "HEAD", "/v1/inbox/events");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);

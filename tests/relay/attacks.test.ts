@@ -25,7 +25,7 @@ import {
   checkpointVerifies,
   deposit,
   envelopeFor,
-  errorCode,
+  expectError,
   infoRelayKey,
   jsonRequest,
   makeRelay,
@@ -33,6 +33,7 @@ import {
   RELAY_URL,
   rebundle,
   register,
+  relayWithUsers as relayWith,
   signedRequest,
   signHeaders,
   type TestUser,
@@ -45,18 +46,6 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([makeUser("alice"), makeUser("bob")]);
 });
 
-async function expectError(res: Response | Promise<Response>, status: number, code: string) {
-  const r = await res;
-  expect({ status: r.status, code: await errorCode(r) }).toEqual({ status, code });
-}
-
-async function relayWithUsers(...args: Parameters<typeof makeRelay>) {
-  const relay = await makeRelay(...args);
-  for (const u of [alice, bob])
-    expect((await register(relay.app, u.name, u.bundle)).status).toBe(201);
-  return relay;
-}
-
 async function inbox(res: Response | Promise<Response>) {
   const r = await res;
   expect(r.status).toBe(200);
@@ -65,7 +54,7 @@ async function inbox(res: Response | Promise<Response>) {
 
 describe("signed inbox requests", () => {
   it("refuses unsigned and malformed auth with 401 UNAUTHORIZED", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     await expectError(app.request("/v1/inbox"), 401, "UNAUTHORIZED");
     await expectError(
       app.request("/v1/inbox/ack", {
@@ -97,7 +86,7 @@ describe("signed inbox requests", () => {
   });
 
   it("alice cannot read bob's inbox by claiming to be bob", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     expect((await deposit(app, "bob", await envelopeFor(alice, bob, "for bob"))).status).toBe(201);
     // Signs as "bob" with her own key.
     await expectError(
@@ -123,7 +112,7 @@ describe("signed inbox requests", () => {
   });
 
   it("acking another user's message ids deletes nothing from their mailbox", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     expect((await deposit(app, "bob", await envelopeFor(alice, bob, "keep me"))).status).toBe(201);
     const ids = (await inbox(signedRequest(app, bob, "GET", "/v1/inbox"))).messages.map(
       (m) => m.id,
@@ -143,7 +132,7 @@ describe("signed inbox requests", () => {
   });
 
   it("a replayed request is 401 REPLAYED_REQUEST, and a forged one does not burn the nonce", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     const relayKey = await infoRelayKey(app);
     const headers = await signHeaders(alice, { method: "GET", path: "/v1/inbox", relayKey });
     expect((await app.request("/v1/inbox", { headers })).status).toBe(200);
@@ -178,7 +167,7 @@ describe("signed inbox requests", () => {
 
   it("a request outside the clock window is 401 STALE_REQUEST", async () => {
     let clock = Date.now();
-    const { app } = await relayWithUsers({ now: () => clock });
+    const { app } = await relayWith([alice, bob], { now: () => clock });
     const get = (time: number) =>
       signedRequest(app, alice, "GET", "/v1/inbox", undefined, { time });
     await expectError(get(clock - MAX_REQUEST_SKEW_MS - 1), 401, "STALE_REQUEST");
@@ -210,7 +199,7 @@ describe("signed inbox requests", () => {
   });
 
   it("a signature bound to another relay key, or to other bytes, is refused", async () => {
-    const { app } = await relayWithUsers();
+    const { app } = await relayWith([alice, bob]);
     const other = (await ed25519.generate()).publicKey;
     await expectError(
       signedRequest(app, alice, "GET", "/v1/inbox", undefined, { relayKey: other }),
@@ -250,7 +239,7 @@ describe("signed inbox requests", () => {
 
 describe("the directory", () => {
   it("a name cannot be taken over by another identity, even with a newer bundle", async () => {
-    const { app, store } = await relayWithUsers();
+    const { app, store } = await relayWith([alice, bob]);
     const mallory = await makeUser("alice");
     const newer = await rebundle(mallory, { created: Date.now() + 60_000 });
     await expectError(register(app, "alice", mallory.bundle), 409, "NAME_TAKEN");
@@ -265,7 +254,7 @@ describe("the directory", () => {
   });
 
   it("a forged relay signature or inclusion proof does not verify", async () => {
-    const { app, signer } = await relayWithUsers();
+    const { app, signer } = await relayWith([alice, bob]);
     const r = DirectoryResponse.parse(await (await app.request("/v1/directory/bob")).json());
     const body = entryBody({ name: "bob", bundleHash: sha256(bob.bundle), at: r.at });
     const impostor = await RelaySigner.generate();
@@ -292,17 +281,19 @@ describe("the directory", () => {
 describe("size limits, quotas and rate limits", () => {
   it("an envelope over maxEnvelopeBytes is 413 TOO_LARGE; one at the limit is stored", async () => {
     const envelope = await envelopeFor(bob, alice, "x".repeat(100));
-    const { app, store } = await relayWithUsers({
+    const { app, store } = await relayWith([alice, bob], {
       config: { maxEnvelopeBytes: envelope.length - 1 },
     });
     await expectError(deposit(app, "alice", envelope), 413, "TOO_LARGE");
     expect(await store.logSize()).toBe(2);
-    const atLimit = await relayWithUsers({ config: { maxEnvelopeBytes: envelope.length } });
+    const atLimit = await relayWith([alice, bob], {
+      config: { maxEnvelopeBytes: envelope.length },
+    });
     expect((await deposit(atLimit.app, "alice", envelope)).status).toBe(201);
   });
 
   it("a body over the limit is 413 TOO_LARGE on every route, with or without content-length", async () => {
-    const { app, store } = await relayWithUsers({ config: { maxEnvelopeBytes: 8000 } });
+    const { app, store } = await relayWith([alice, bob], { config: { maxEnvelopeBytes: 8000 } });
     const huge = JSON.stringify({ to: "alice", envelope: "A".repeat(20_000) });
     await expectError(jsonRequest(app, "POST", "/v1/messages", huge), 413, "TOO_LARGE");
     await expectError(
@@ -321,7 +312,7 @@ describe("size limits, quotas and rate limits", () => {
   });
 
   it("a full mailbox is 429 MAILBOX_FULL until its owner acks", async () => {
-    const { app, store } = await relayWithUsers({ config: { mailboxQuota: 2 } });
+    const { app, store } = await relayWith([alice, bob], { config: { mailboxQuota: 2 } });
     const [e1, e2, e3] = [
       await envelopeFor(bob, alice, "1"),
       await envelopeFor(bob, alice, "2"),
@@ -344,7 +335,7 @@ describe("size limits, quotas and rate limits", () => {
   it("writes over the per-IP rate limit are 429 RATE_LIMITED until the window passes", async () => {
     let clock = Math.floor(Date.now() / 60_000) * 60_000; // the start of a window
     // Registering the two users takes two of the four writes.
-    const { app } = await relayWithUsers({
+    const { app } = await relayWith([alice, bob], {
       now: () => clock,
       config: { rateLimit: { windowMs: 60_000, limit: 4 } },
     });
@@ -372,7 +363,7 @@ describe("size limits, quotas and rate limits", () => {
   });
 
   it("behind a trusted proxy, the limit is per client, and a forged X-Forwarded-For does not evade it", async () => {
-    const { app } = await relayWithUsers({
+    const { app } = await relayWith([alice, bob], {
       config: { trustProxy: true, rateLimit: { windowMs: 60_000, limit: 2 } },
     });
     // The proxy appends the address it saw; whatever the client sent comes before it.

@@ -2,6 +2,7 @@
  * Shared fixtures for the in-memory relay tests: a relay app over a fresh SQLite store,
  * users built with the real Client, and signed inbox requests (docs/protocol.md §13.3).
  */
+import { expect } from "vitest";
 import { ACCOUNT_KEY, type AccountRecord } from "../../protocol/account.js";
 import {
   decodeBundle,
@@ -265,4 +266,16 @@ export function messageIncluded(
     m.proof.map(base64url.decode),
     base64url.decode(cp.root),
   );
+}
+
+export async function expectError(res: Response | Promise<Response>, status: number, code: string) {
+  const r = await res;
+  expect({ status: r.status, code: await errorCode(r) }).toEqual({ status, code });
+}
+
+/** A relay with these users registered. */
+export async function relayWithUsers(users: TestUser[], ...args: Parameters<typeof makeRelay>) {
+  const relay = await makeRelay(...args);
+  for (const u of users) expect((await register(relay.app, u.name, u.bundle)).status).toBe(201);
+  return relay;
 }
