@@ -145,15 +145,17 @@ export class Client {
   }
 
   /** Rotates the prekey when due and deletes expired prekey secrets. True if the bundle changed. */
-  async maintain(force = false): Promise<boolean> {
-    return this.serial(async () => {
-      const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
-      if (!next) return false;
-      await this.records.batch().account(next).commit();
-      const changed = toHex(next.bundle) !== toHex(this.account.bundle);
-      this.account = next;
-      return changed;
-    });
+  maintain(force = false): Promise<boolean> {
+    return this.serial(() => this.rotate(force));
+  }
+
+  private async rotate(force = false): Promise<boolean> {
+    const next = await maintainPrekeys(this.account, this.signer, this.now(), force);
+    if (!next) return false;
+    await this.records.batch().account(next).commit();
+    const changed = toHex(next.bundle) !== toHex(this.account.bundle);
+    this.account = next;
+    return changed;
   }
 
   /** Our signed bundle (encoded). */
@@ -258,10 +260,14 @@ export class Client {
   private async deliver<T>(
     f: (me: conversation.Me, opts: delivery.DeliveryOptions) => Promise<T>,
     accept = false,
+    serialised = true,
   ) {
-    const me = this.me();
     const opts: delivery.DeliveryOptions = { acceptChangedRelayKeys: accept };
     if (this.fetchFn) opts.fetch = this.fetchFn;
+    // A rotated prekey is published before anything else, so lookups serve the new one.
+    if (serialised && (await this.rotate()) && this.account.relay)
+      await delivery.register(this.me(), this.now, opts);
+    const me = this.me();
     try {
       return await f(me, opts);
     } finally {
@@ -331,7 +337,11 @@ export class Client {
 
   /** Follows our inbox's event stream until `signal` aborts (not serialised: it only listens). */
   watchInbox(signal: AbortSignal, onEvent: (e: "ready" | "message") => void): Promise<void> {
-    return this.deliver((me, o) => delivery.watchInbox(me, this.now, signal, onEvent, o));
+    return this.deliver(
+      (me, o) => delivery.watchInbox(me, this.now, signal, onEvent, o),
+      false,
+      false,
+    );
   }
 
   /** Stored messages, oldest first; optionally only those with one peer. */

@@ -7,12 +7,20 @@
  *   message already stored is acknowledged again without being processed twice.
  * A sender deposits directly at the recipient's relay (federation without trust).
  */
+
+import { decodeBundle } from "./bundle.js";
 import { toHex } from "./bytes.js";
 import { type ContactRecord, importBundle } from "./contacts.js";
 import { type Me, type Received, receive, send } from "./conversation.js";
 import { fail, ProtocolError } from "./errors.js";
+import { addressOf } from "./identity.js";
 import { parseAddress, relayUrlForHost } from "./relay-api.js";
-import { RelayClient, type RelayClientOptions, type RequestSigner } from "./relay-client.js";
+import {
+  RelayClient,
+  type RelayClientOptions,
+  type RequestSigner,
+  relayFingerprint,
+} from "./relay-client.js";
 
 export interface DeliveryOptions {
   fetch?: typeof fetch;
@@ -58,10 +66,10 @@ function ownRelay(me: Me): string {
 /** Publishes our bundle at our relay; returns the relay's fingerprint. */
 export async function register(me: Me, now: () => number, opts: DeliveryOptions): Promise<string> {
   const rc = await relayClient(me, ownRelay(me), now, opts);
-  const info = await rc.info();
   await rc.register(me.account.bundle, me.account.name);
   await savePin(me, rc);
-  return info.fingerprint;
+  // Computed from the keys we pinned, not taken from the relay's word (§13.2).
+  return relayFingerprint(rc.pinned!);
 }
 
 /** Fetches `name@host[:port]` (or a bare name at our relay) from its relay, verified. */
@@ -77,6 +85,15 @@ export async function lookupContact(
   const rc = await relayClient(me, url, now, opts);
   await rc.info();
   const bundle = await rc.lookup(name);
+  // The relay must answer with the bundle of exactly this address: check before anything
+  // is stored, so a relay cannot plant an identity for a user of another relay.
+  const b = decodeBundle(bundle);
+  const expected = `${name}@${host ?? new URL(url).host}`;
+  if (b.name !== name || addressOf(b.name, b.relay) !== expected)
+    fail(
+      "BAD_SIGNATURE",
+      `the relay answered with a bundle for ${addressOf(b.name, b.relay)}, not ${expected}`,
+    );
   const contact = await importBundle(
     me.records,
     me.signer.publicKey,
@@ -84,9 +101,6 @@ export async function lookupContact(
     now(),
     acceptChangedIdentity,
   );
-  const expected = host ? `${name}@${host}` : `${name}@${new URL(url).host}`;
-  if (contact.address !== expected)
-    fail("BAD_SIGNATURE", `the relay answered with a bundle for ${contact.address}`);
   await savePin(me, rc);
   return contact;
 }
@@ -145,6 +159,25 @@ export async function flushOutbox(
   return out;
 }
 
+/** Failures caused by the message itself: it is dropped and reported. */
+const MESSAGE_FAULTS = new Set([
+  "TAMPERED",
+  "BAD_SIGNATURE",
+  "BAD_ENCODING",
+  "UNSUPPORTED_VERSION",
+  "NOT_FOR_ME",
+  "REPLAY",
+  "TOO_MANY_SKIPPED",
+  "EXPIRED",
+]);
+/**
+ * Failures that may clear later: the earlier message a ratchet step needs, the first
+ * message of a session, or the user accepting a changed identity. Kept locally.
+ */
+const WAITING = new Set(["OUT_OF_ORDER", "NO_SESSION", "IDENTITY_CHANGED"]);
+/** Most messages kept pending; beyond it the oldest is dropped and reported. */
+export const MAX_PENDING = 1000;
+
 /** Handles one fetched envelope: stored, kept pending, or rejected. */
 async function take(
   me: Me,
@@ -160,14 +193,35 @@ async function take(
     if (r.account) me.account = r.account;
     result.received.push(r.received);
   } catch (e) {
-    if (!ProtocolError.is(e)) throw e;
-    if (e.code === "OUT_OF_ORDER") {
-      if (!alreadyPending)
-        await me.records.batch().pending(id, { id, envelope, received: now }).commit();
+    // Anything else (a damaged or locked store, a bug) is ours, not the message's:
+    // it propagates, and nothing is acknowledged.
+    if (!ProtocolError.is(e) || !(WAITING.has(e.code) || MESSAGE_FAULTS.has(e.code))) throw e;
+    if (WAITING.has(e.code)) {
+      if (!alreadyPending) await keepPending(me, id, envelope, now, e, result);
       return;
     }
     result.rejected.push({ id, reason: `${e.code}: ${e.message}` });
   }
+}
+
+async function keepPending(
+  me: Me,
+  id: string,
+  envelope: Uint8Array,
+  now: number,
+  e: ProtocolError,
+  result: InboxResult,
+): Promise<void> {
+  const batch = me.records.batch().pending(id, { id, envelope, received: now, reason: e.code });
+  const all = await me.records.pending();
+  for (const old of all.slice(0, Math.max(0, all.length + 1 - MAX_PENDING))) {
+    batch.pending(old.id, null);
+    result.rejected.push({
+      id: old.id,
+      reason: `dropped: more than ${MAX_PENDING} messages were waiting`,
+    });
+  }
+  await batch.commit();
 }
 
 /** Retries pending messages while any of them opens (each may unlock the next). */

@@ -11,6 +11,7 @@ import { utf8 } from "./bytes.js";
 /** Every domain-separation label of suite v1, in one place (docs/protocol.md §3.2). */
 export const Label = {
   fingerprint: "secure-msg/v1/fingerprint",
+  relayFingerprint: "secure-msg/v1/relay-fingerprint",
   safetyNumber: "secure-msg/v1/safety-number",
   handshakeTranscript: "secure-msg/v1/handshake/transcript",
   handshakeKeys: "secure-msg/v1/handshake/keys",

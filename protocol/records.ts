@@ -34,6 +34,8 @@ export interface MessageRecord {
 /** A message waiting for its relay to acknowledge it (the outbox, §13.6). */
 export interface OutboxItem {
   id: string;
+  /** The message's place in the history: the outbox is sent in this order. */
+  seq: number;
   /** Recipient name at `relay`. */
   to: string;
   relay: string;
@@ -47,6 +49,8 @@ export interface PendingItem {
   id: string;
   envelope: Uint8Array;
   received: number;
+  /** The error code it is waiting on (OUT_OF_ORDER, NO_SESSION, IDENTITY_CHANGED). */
+  reason?: string;
 }
 
 const SEQ_KEY = "seq";
@@ -91,9 +95,7 @@ export class Records {
   }
 
   async outbox(): Promise<OutboxItem[]> {
-    return (await this.all<OutboxItem>("outbox/")).sort(
-      (a, b) => a.created - b.created || a.id.localeCompare(b.id),
-    );
+    return (await this.all<OutboxItem>("outbox/")).sort((a, b) => a.seq - b.seq);
   }
 
   async pending(): Promise<PendingItem[]> {
@@ -169,8 +171,11 @@ export class Batch {
   relay(pin: RelayPin): this {
     return this.put("relay", pin.url, pin);
   }
-  outbox(id: string, item: OutboxItem | null): this {
-    return this.put("outbox", id, item);
+  /** Queues (or unqueues) a message; a new item takes the seq of the message in this batch. */
+  outbox(id: string, item: Omit<OutboxItem, "seq"> & { seq?: number }): this;
+  outbox(id: string, item: null): this;
+  outbox(id: string, item: (Omit<OutboxItem, "seq"> & { seq?: number }) | null): this {
+    return this.put("outbox", id, item === null ? null : { ...item, seq: item.seq ?? this.seq });
   }
   pending(id: string, item: PendingItem | null): this {
     return this.put("pending", id, item);

@@ -113,31 +113,36 @@ export const Header = {
 
 // --- addresses ----------------------------------------------------------------------
 
-/** `name@host[:port]` → name and host; a bare `name` has no host. */
-export function parseAddress(address: string): { name: string; host?: string } {
-  const at = address.indexOf("@");
-  const name = at < 0 ? address : address.slice(0, at);
-  if (!NAME_PATTERN.test(name))
-    fail("INVALID_ARGUMENT", `not an address: ${JSON.stringify(address)}`);
-  if (at < 0) return { name };
-  const host = address.slice(at + 1);
-  let url: URL;
-  try {
-    url = new URL(`http://${host}`);
-  } catch (e) {
-    return fail("INVALID_ARGUMENT", `not an address: ${JSON.stringify(address)}`, e);
-  }
-  if (url.host !== host.toLowerCase() || url.pathname !== "/")
-    fail("INVALID_ARGUMENT", `not an address: ${JSON.stringify(address)}`);
-  return { name, host: url.host };
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 /** The relay URL for a host: http on loopback, https everywhere else (§13.1). */
 export function relayUrlForHost(host: string): string {
-  const hostname = new URL(`http://${host}`).hostname;
-  const loopback =
-    hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-  return `${loopback ? "http" : "https"}://${host}`;
+  return new URL(`${isLoopback(new URL(`http://${host}`).hostname) ? "http" : "https"}://${host}`)
+    .origin;
+}
+
+/**
+ * `name@host[:port]` → name and host; a bare `name` has no host. The host is returned as
+ * a relay URL of its scheme would name it (lowercase, the scheme's default port dropped),
+ * so it compares equal to the host of a bundle's relay URL.
+ */
+export function parseAddress(address: string): { name: string; host?: string } {
+  const bad = () => fail("INVALID_ARGUMENT", `not an address: ${JSON.stringify(address)}`);
+  const at = address.indexOf("@");
+  const name = at < 0 ? address : address.slice(0, at);
+  if (!NAME_PATTERN.test(name)) bad();
+  if (at < 0) return { name };
+  const host = address.slice(at + 1);
+  if (!/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(host)) bad();
+  let url: URL;
+  try {
+    url = new URL(relayUrlForHost(host));
+  } catch (e) {
+    return fail("INVALID_ARGUMENT", `not an address: ${JSON.stringify(address)}`, e);
+  }
+  return { name, host: url.host };
 }
 
 // --- JSON shapes (§13.4) --------------------------------------------------------------

@@ -7,8 +7,10 @@
  */
 import type { z } from "zod";
 import { base64url, equal, randomBytes, utf8 } from "./bytes.js";
+import { envelopeId } from "./envelope.js";
 import { fail, ProtocolError } from "./errors.js";
-import { sha256 } from "./kdf.js";
+import { formatFingerprint } from "./identity.js";
+import { Label, labelledHash, sha256 } from "./kdf.js";
 import * as merkle from "./merkle.js";
 import * as api from "./relay-api.js";
 import { ed25519, verifyHybrid } from "./sign.js";
@@ -45,6 +47,14 @@ export interface RelayClientOptions {
 }
 
 const d = (s: string) => base64url.decode(s);
+
+/**
+ * A relay's fingerprint: SHA-256 over a label, its hybrid key and its Ed25519 receipt
+ * key, so comparing it out of band checks both keys (§13.2).
+ */
+export function relayFingerprint(keys: { hybrid: Uint8Array; ed25519: Uint8Array }): string {
+  return formatFingerprint(labelledHash(Label.relayFingerprint, keys.hybrid, keys.ed25519));
+}
 
 export class RelayClient {
   private pin: RelayPin | undefined;
@@ -91,7 +101,9 @@ export class RelayClient {
       const detail = err.success
         ? `${err.data.error.code}: ${err.data.error.message}`
         : `HTTP ${res.status}`;
-      if (res.status >= 500) fail("RELAY_UNAVAILABLE", `the relay is unavailable (${detail})`);
+      // 5xx, and 408/429 ("retry later": rate limits, a full mailbox), are temporary.
+      if (res.status >= 500 || res.status === 408 || res.status === 429)
+        fail("RELAY_UNAVAILABLE", `the relay is unavailable for now (${detail})`);
       fail("RELAY_REJECTED", `the relay refused: ${detail}`);
     }
     const r = schema.safeParse(json);
@@ -279,7 +291,9 @@ export class RelayClient {
         envelopeHash: sha256(envelope),
         at: m.at,
       });
-      if (!(await ed25519.verify(pin.ed25519, api.Context.receipt, leaf, d(m.receipt)))) {
+      if (!equal(id, envelopeId(envelope))) {
+        rejected.push({ id, reason: "the relay's message id does not match the message" });
+      } else if (!(await ed25519.verify(pin.ed25519, api.Context.receipt, leaf, d(m.receipt)))) {
         rejected.push({ id, reason: "the relay's receipt does not verify" });
       } else if (
         !merkle.verifyInclusion(merkle.leafHash(leaf), m.index, cp!.size, m.proof.map(d), cp!.root)

@@ -14,6 +14,7 @@ import { directoryRoutes } from "./directory.js";
 import { RelayError, relayFail } from "./errors.js";
 import { EventHub } from "./events.js";
 import { inboxRoutes } from "./inbox.js";
+import { clientIp, isLoopbackIp } from "./limits.js";
 import { RelayLog } from "./log.js";
 import { messageRoutes } from "./messages.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -79,6 +80,10 @@ export function createApp(deps: RelayDeps) {
   });
 
   app.get("/metrics", async (c) => {
+    // Counters show activity as it happens: by default only the host itself may read them.
+    const mode = ctx.config.metrics;
+    if (mode === "off" || (mode === "loopback" && !isLoopbackIp(clientIp(c, false))))
+      relayFail("NOT_FOUND", "no such route");
     c.header("content-type", ctx.metrics.registry.contentType);
     return c.body(await ctx.metrics.registry.metrics());
   });

@@ -16,8 +16,12 @@ export interface RelayConfig {
   mailboxQuota: number;
   /** Deposits and directory writes per client IP per window. */
   rateLimit: { windowMs: number; limit: number };
+  /** Inbox fetches and directory lookups per client IP per window. */
+  readRateLimit: { windowMs: number; limit: number };
   /** Take the client IP from X-Forwarded-For (only behind a trusted reverse proxy). */
   trustProxy: boolean;
+  /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
+  metrics: "loopback" | "public" | "off";
 }
 
 export const DEFAULTS: Omit<RelayConfig, "url"> = {
@@ -26,5 +30,7 @@ export const DEFAULTS: Omit<RelayConfig, "url"> = {
   messageTtlMs: 7 * 24 * 60 * 60 * 1000,
   mailboxQuota: 10_000,
   rateLimit: { windowMs: 60_000, limit: 600 },
+  readRateLimit: { windowMs: 60_000, limit: 1200 },
   trustProxy: false,
+  metrics: "loopback",
 };

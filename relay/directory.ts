@@ -82,18 +82,28 @@ export function directoryRoutes(ctx: RelayContext) {
     },
   );
 
-  app.get("/:name", async (c) => {
-    const entry = await store.getEntry(checkName(c.req.param("name")));
-    if (!entry) return relayFail("UNKNOWN_USER", "no such user");
-    const checkpoint = await ctx.log.covering(entry.index + 1);
-    if (!checkpoint) return relayFail("UNAVAILABLE", "the log has no checkpoint");
-    const proof = await ctx.log.inclusionProof(entry.index, checkpoint.size);
-    return c.json({
-      ...entryJson(entry),
-      checkpoint: checkpointJson(checkpoint),
-      proof: proof.map(base64url.encode),
-    });
-  });
+  app.get(
+    "/:name",
+    rateLimit({
+      store,
+      bucket: "read",
+      ...config.readRateLimit,
+      trustProxy: config.trustProxy,
+      now,
+    }),
+    async (c) => {
+      const entry = await store.getEntry(checkName(c.req.param("name")));
+      if (!entry) return relayFail("UNKNOWN_USER", "no such user");
+      const checkpoint = await ctx.log.covering(entry.index + 1);
+      if (!checkpoint) return relayFail("UNAVAILABLE", "the log has no checkpoint");
+      const proof = await ctx.log.inclusionProof(entry.index, checkpoint.size);
+      return c.json({
+        ...entryJson(entry),
+        checkpoint: checkpointJson(checkpoint),
+        proof: proof.map(base64url.encode),
+      });
+    },
+  );
 
   return app;
 }

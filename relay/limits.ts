@@ -21,6 +21,10 @@ export function clientIp(c: Context, trustProxy: boolean): string {
   }
 }
 
+export function isLoopbackIp(ip: string): boolean {
+  return ip === "::1" || /^(?:::ffff:)?127\.\d+\.\d+\.\d+$/.test(ip);
+}
+
 export function rateLimit(opts: {
   store: RelayStore;
   bucket: string;

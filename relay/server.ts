@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import pino from "pino";
 import { checkRelayUrl } from "../protocol/identity.js";
+import { isLoopback } from "../protocol/relay-api.js";
 import { createApp } from "./app.js";
 import { DEFAULTS, type RelayConfig } from "./config.js";
 import { RelaySigner } from "./signer.js";
@@ -62,6 +63,14 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
   const { port } = server.address() as AddressInfo;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   config.url = checkRelayUrl(o.publicUrl ?? `http://${host}:${port}`);
+  const u = new URL(config.url);
+  if (config.url !== u.origin || (u.protocol === "http:" && !isLoopback(u.hostname))) {
+    server.close();
+    await store.close();
+    throw new Error(
+      "the public URL must be https://host[:port] with no path (http only on loopback): clients reach relays by address",
+    );
+  }
 
   const expiry = setInterval(() => {
     store.expire(Date.now()).then(

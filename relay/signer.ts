@@ -4,10 +4,10 @@
  * created on first start with mode 0600 and shared by every relay process of a
  * deployment. Clients pin both public keys on first use.
  */
-import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, link, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { base64url, randomBytes } from "../protocol/bytes.js";
-import { fingerprint, formatFingerprint } from "../protocol/identity.js";
 import { Context } from "../protocol/relay-api.js";
+import { relayFingerprint } from "../protocol/relay-client.js";
 import {
   ED25519_SECRET_LENGTH,
   ed25519,
@@ -32,9 +32,9 @@ export class RelaySigner {
     return this.hybrid.publicKey;
   }
 
-  /** The relay's fingerprint: over its hybrid key, as for users (§4.2). */
+  /** The relay's fingerprint, over both its keys (§13.2). */
   get fingerprint(): string {
-    return formatFingerprint(fingerprint(this.hybrid.publicKey));
+    return relayFingerprint({ hybrid: this.hybrid.publicKey, ed25519: this.edPublic });
   }
 
   static async fromSeeds(hybridSeed: Uint8Array, edSeed: Uint8Array): Promise<RelaySigner> {
@@ -75,13 +75,19 @@ export class RelaySigner {
       hybrid: base64url.encode(hybrid),
       ed25519: base64url.encode(ed),
     };
+    // Write a private temp file completely, then link it into place: link() fails if the
+    // key file exists, so of several processes starting at once exactly one key wins, and
+    // nobody ever reads a half-written file.
+    const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(file)}\n`, { mode: 0o600, flag: "wx" });
     try {
-      await writeFile(path, `${JSON.stringify(file)}\n`, { mode: 0o600, flag: "wx" });
-      await chmod(path, 0o600);
+      await chmod(tmp, 0o600);
+      await link(tmp, path);
     } catch (e) {
-      // Another relay process created it first: use theirs.
       if ((e as NodeJS.ErrnoException).code === "EEXIST") return RelaySigner.loadOrCreate(path);
       throw e;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
     }
     return { signer: await RelaySigner.fromSeeds(hybrid, ed), created: true };
   }

@@ -5,6 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { Client } from "../../protocol/client.js";
 import { ProtocolError } from "../../protocol/errors.js";
+import { sha256 } from "../../protocol/kdf.js";
+import { receiptBody } from "../../protocol/relay-api.js";
 import { MemoryStorage } from "../../protocol/storage.js";
 import { createApp } from "../../relay/app.js";
 import { DEFAULTS } from "../../relay/config.js";
@@ -146,5 +148,78 @@ describe("delivery through relays", () => {
     const again = await bob.fetchInbox();
     expect(again).toMatchObject({ received: [], rejected: [] });
     expect(await r1.store.fetch("bob", 10, Date.now())).toEqual([]);
+  });
+});
+
+describe("delivery against a dishonest or struggling relay", () => {
+  it("refuses a bundle for another address before storing anything", async () => {
+    const r1 = await relay("http://127.0.0.1:9001");
+    const r2 = await relay("http://127.0.0.1:9002");
+    const net = network([r1, r2]);
+    const alice = await user("alice", r1, net);
+    await user("bob", r2, net);
+    // Relay 1 answers a lookup of "mallory" with a bundle of bob@127.0.0.1:9002.
+    const bobEntry = (await r2.store.getEntry("bob"))!;
+    const real = r1.app;
+    r1.app = {
+      request: async (path: string, init?: RequestInit) => {
+        if (path === "/v1/directory/mallory") {
+          const res = await real.request("/v1/directory/alice", init);
+          const body = (await res.json()) as Record<string, unknown>;
+          return Response.json({
+            ...body,
+            name: "mallory",
+            bundle: Buffer.from(bobEntry.bundle).toString("base64url"),
+          });
+        }
+        return real.request(path, init);
+      },
+    } as typeof real;
+    await expect(alice.addContactFromRelay("mallory")).rejects.toSatisfy((e) =>
+      ProtocolError.is(e),
+    );
+    expect(await alice.contacts()).toEqual([]);
+  });
+
+  it("keeps a message queued when the relay says to retry later (429)", async () => {
+    const r1 = await relay("http://127.0.0.1:9001");
+    r1.ctx.config.mailboxQuota = 1;
+    const net = network([r1]);
+    const alice = await user("alice", r1, net);
+    const bob = await user("bob", r1, net);
+    await alice.addContactFromRelay("bob");
+    expect((await alice.send("bob", "fits")).delivered).toBe(true);
+    const second = await alice.send("bob", "mailbox full");
+    expect(second.delivered).toBe(false);
+    expect(await alice.outbox()).toHaveLength(1);
+    expect((await bob.fetchInbox()).received.map((m) => m.text)).toEqual(["fits"]);
+    expect(await alice.flushOutbox()).toMatchObject({ sent: 1 });
+    expect((await bob.fetchInbox()).received.map((m) => m.text)).toEqual(["mailbox full"]);
+  });
+
+  it("keeps a session message whose first message is missing, and opens it once that arrives", async () => {
+    const r1 = await relay("http://127.0.0.1:9001");
+    const net = network([r1]);
+    const alice = await user("alice", r1, net);
+    const bob = await user("bob", r1, net);
+    await alice.addContactFromRelay("bob");
+    await alice.send("bob", "first");
+    await alice.send("bob", "second");
+    // The first message is taken out of the mailbox and given to Bob later by hand.
+    const [first] = await r1.store.fetch("bob", 1, Date.now());
+    await r1.store.ack("bob", [first!.id]);
+    const early = await bob.fetchInbox();
+    expect(early).toMatchObject({ received: [], rejected: [], pending: 1 });
+    const { index: _index, ...again } = first!;
+    const leaf = receiptBody({
+      id: again.id,
+      to: "bob",
+      envelopeHash: sha256(again.envelope),
+      at: again.at,
+    });
+    await r1.store.deposit(again, leaf, 100);
+    const late = await bob.fetchInbox();
+    expect(late.received.map((m) => m.text)).toEqual(["first", "second"]);
+    expect(late.pending).toBe(0);
   });
 });

@@ -62,7 +62,8 @@ export async function makeRelay(
   const base = SqliteStore.open(":memory:");
   const store = opts.store ? opts.store(base) : base;
   const signer = await relaySigner();
-  const config: RelayConfig = { ...DEFAULTS, url: RELAY_URL, ...opts.config };
+  // In-memory requests have no socket, so no loopback address: let tests read /metrics.
+  const config: RelayConfig = { ...DEFAULTS, url: RELAY_URL, metrics: "public", ...opts.config };
   const deps: RelayDeps = { store, signer, config };
   if (opts.now) deps.now = opts.now;
   if (opts.logger) deps.logger = opts.logger;
