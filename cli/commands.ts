@@ -1,5 +1,6 @@
 /**
- * The handlers of the `secure-msg` commands, one per command; main.ts maps argv to them.
+ * The handlers of the profile and offline commands, one per command (the relay and the
+ * commands that use one are in commands/); main.ts maps argv to them.
  * Results go to stdout, notes for the user to stderr, failures are thrown (exit.ts).
  * Plaintext is written only after the Client has stored the message it came from.
  */
@@ -7,7 +8,9 @@ import { readFile, rmdir, stat } from "node:fs/promises";
 import { armor, MAX_ARMOR_BYTES } from "../protocol/armor.js";
 import { Client } from "../protocol/client.js";
 import { MAX_TEXT_BYTES } from "../protocol/envelope.js";
-import { checkName } from "../protocol/identity.js";
+import { checkName, checkRelayUrl, NAME_PATTERN } from "../protocol/identity.js";
+import { parseAddress } from "../protocol/relay-api.js";
+import { labelled, note, out, readMessageText, readStdinText, verifiedNote } from "./output.js";
 import {
   askPassword,
   checkNewPassword,
@@ -18,7 +21,6 @@ import {
   withProfile,
 } from "./profile.js";
 import { ProfileStorage } from "./profile-storage.js";
-import { readStdin } from "./prompt.js";
 import { UsageError } from "./usage-error.js";
 
 /** The largest plaintext `encrypt` accepts: the protocol's limit, 1 MiB of UTF-8. */
@@ -28,39 +30,9 @@ export interface ProfileOptions {
   profile: string;
 }
 
-export function out(text: string): void {
-  process.stdout.write(text);
-}
-
-export function note(text: string): void {
-  process.stderr.write(`${text}\n`);
-}
-
-/** `label: value` lines, for output a person reads and a script can still split. */
-export function labelled(fields: [string, string][]): string {
-  return fields.map(([k, v]) => `${k}: ${v}\n`).join("");
-}
-
-/** How to name this profile in a command we suggest. */
-export function profileArg(dir: string): string {
-  return /^[\w./@:+-]+$/.test(dir) ? dir : JSON.stringify(dir);
-}
-
-export function verifiedNote(dir: string, who: string, verified: boolean): string {
-  return verified
-    ? `${who} (verified)`
-    : `${who} (NOT verified: compare safety numbers with ` +
-        `'secure-msg fingerprint --profile ${profileArg(dir)} ${who}')`;
-}
-
-/** stdin as text, telling a user at a terminal how to end it. */
-export async function readStdinText(what: string, limitBytes: number): Promise<Uint8Array> {
-  if (process.stdin.isTTY) note(`Type or paste the ${what}, then press Ctrl-D on a new line.`);
-  return readStdin(limitBytes);
-}
-
-export async function init(o: ProfileOptions & { name: string }): Promise<void> {
+export async function init(o: ProfileOptions & { name: string; relay?: string }): Promise<void> {
   const name = checkName(o.name);
+  const relay = checkRelayUrl(o.relay ?? "");
   const kdf = kdfFromEnv();
   const existed = await checkNewProfileFolder(o.profile);
   const password = checkNewPassword(
@@ -69,7 +41,7 @@ export async function init(o: ProfileOptions & { name: string }): Promise<void> 
   const storage = await ProfileStorage.open(o.profile, { create: true });
   let client: Client;
   try {
-    client = await Client.create(storage, { name, password }, { kdf });
+    client = await Client.create(storage, { name, relay, password }, { kdf });
   } catch (e) {
     // Leave no empty folder behind; rmdir refuses one that holds anything, the lock too.
     await storage.close();
@@ -80,6 +52,8 @@ export async function init(o: ProfileOptions & { name: string }): Promise<void> 
   out(
     labelled([
       ["name", client.name],
+      ["address", client.address],
+      ...(relay ? ([["relay", relay]] as [string, string][]) : []),
       ["fingerprint", client.fingerprint],
     ]),
   );
@@ -123,15 +97,7 @@ export async function encrypt(
 ): Promise<void> {
   await withProfile(o.profile, async (c) => {
     await c.contact(o.to); // an unknown contact fails before stdin is read
-    const bytes = await readStdinText("message", MAX_PLAINTEXT_BYTES);
-    if (bytes.length === 0) throw new UsageError("nothing to encrypt: stdin is empty");
-    let text: string;
-    try {
-      // ignoreBOM keeps a leading BOM, so the recipient gets exactly these bytes.
-      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-    } catch {
-      throw new UsageError("the message must be UTF-8 text");
-    }
+    const text = await readMessageText();
     const { envelope } = await c.encrypt(o.to, text);
     out(
       o.compact ? `${armor("MESSAGE", envelope, { compact: true })}\n` : armor("MESSAGE", envelope),
@@ -176,14 +142,39 @@ async function readBundle(file: string | undefined): Promise<string> {
   return new TextDecoder().decode(bytes);
 }
 
+/**
+ * Whether `arg` names a user to fetch from a relay rather than a bundle file: an address
+ * `name@host[:port]`, or a bare name when the profile has a relay and no such file exists.
+ */
+async function isAddress(c: Client, arg: string | undefined): Promise<boolean> {
+  if (arg === undefined || arg === "-") return false;
+  if (arg.includes("@")) {
+    try {
+      return parseAddress(arg).host !== undefined;
+    } catch {
+      return false; // not an address: read it as a file name
+    }
+  }
+  if (!NAME_PATTERN.test(arg) || c.relay === "") return false;
+  return stat(arg).then(
+    () => false,
+    () => true,
+  );
+}
+
 export async function contactsAdd(
-  file: string | undefined,
-  o: ProfileOptions & { acceptChanged?: boolean },
+  arg: string | undefined,
+  o: ProfileOptions & { acceptChanged?: boolean; acceptRelayKey?: boolean },
 ): Promise<void> {
   await withProfile(o.profile, async (c) => {
-    const text = await readBundle(file);
+    const acceptChangedIdentity = o.acceptChanged === true;
     const before = new Map((await c.contacts()).map((k) => [k.address, k.fingerprint]));
-    const k = await c.addContact(text, { acceptChangedIdentity: o.acceptChanged === true });
+    const k = (await isAddress(c, arg))
+      ? await c.addContactFromRelay(arg!, {
+          acceptChangedIdentity,
+          acceptChangedRelayKeys: o.acceptRelayKey === true,
+        })
+      : await c.addContact(await readBundle(arg), { acceptChangedIdentity });
     out(
       labelled([
         ["name", k.name],

@@ -2,7 +2,9 @@
  * How the CLI ends: every failure becomes one line on stderr and an exit code.
  *
  *   0   success
- *   1   a cryptographic or authentication failure: any ProtocolError not listed under 2
+ *   1   a cryptographic or authentication failure: any ProtocolError not listed under 2,
+ *       among them a relay that cannot be reached, refuses, or changed its keys; and a
+ *       Failure (a relay that cannot start)
  *   2   a usage error: commander's errors, UsageError, and the ProtocolErrors that mean
  *       the command named something that is not there or is malformed (USAGE_CODES)
  *   70  a bug (EX_SOFTWARE): only the error's name is printed, never its message or stack,
@@ -11,6 +13,7 @@
  */
 import { CommanderError } from "commander";
 import { type ErrorCode, ProtocolError } from "../protocol/errors.js";
+import { Failure } from "./failure.js";
 import { UsageError } from "./usage-error.js";
 
 export const EXIT_OK = 0;
@@ -40,11 +43,18 @@ const MESSAGES: Partial<Record<ErrorCode, (e: ProtocolError) => string>> = {
   IDENTITY_CHANGED: (e) =>
     `WARNING: ${e.message}. Someone may be impersonating this contact. Only after comparing ` +
     "the new safety number with them, import their bundle with 'contacts add --accept-changed'",
+  RELAY_KEY_CHANGED: (e) =>
+    `WARNING: ${e.message}. Someone may be impersonating the relay. ` +
+    (e.message.includes("--accept-relay-key")
+      ? "Do so only after its operator confirms the new relay fingerprint"
+      : "Only after its operator confirms the new relay fingerprint, run the command again " +
+        "with --accept-relay-key"),
 };
 
 export function exitCodeOf(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   if (e instanceof UsageError) return EXIT_USAGE;
+  if (e instanceof Failure) return EXIT_FAILURE;
   if (ProtocolError.is(e)) return USAGE_CODES.has(e.code) ? EXIT_USAGE : EXIT_FAILURE;
   return isAbort(e) ? EXIT_ABORTED : EXIT_INTERNAL;
 }
@@ -56,6 +66,7 @@ export function oneLine(text: string): string {
 
 export function describeError(e: unknown): string {
   if (e instanceof UsageError) return `secure-msg: ${oneLine(e.message)} (USAGE)`;
+  if (e instanceof Failure) return `secure-msg: ${oneLine(e.message)}`;
   if (ProtocolError.is(e)) {
     const message = MESSAGES[e.code]?.(e) ?? e.message;
     return `secure-msg: ${oneLine(message)} (${e.code})`;

@@ -9,8 +9,26 @@ Environment:
 
 Without SECURE_MSG_PASSWORD the password is asked on the terminal, with echo off.
 
-Exit codes: 0 success, 1 cryptographic or authentication failure, 2 usage error,
-70 internal error, 130 aborted at a password prompt.
+Exit codes: 0 success, 1 cryptographic or authentication failure, or a relay that
+cannot be reached, refused, or changed its keys, 2 usage error, 70 internal error,
+130 aborted at a password prompt.
+`;
+
+export const RELAY_HELP = `
+The data folder holds the SQLite database (relay.db, in WAL mode) and the key file
+(relay.key), created on first start with mode 0600. The key file is the relay's identity:
+keep it and back it up. Clients pin its keys on first use and refuse a relay whose keys
+changed, so a new key file means every user must re-check the relay fingerprint (printed
+on start) and pass --accept-relay-key once.
+
+Environment: HOST, PORT, SECURE_MSG_DATA, DATABASE_URL and LOG_LEVEL stand in for the
+options. Logs are JSON lines on stdout. SIGTERM or SIGINT stops the relay gracefully.
+`;
+
+export const WATCH_HELP = `
+With --watch the command keeps running, printing messages as they arrive, until Ctrl-C
+(SIGINT) or SIGTERM. It holds the profile for its whole lifetime: other secure-msg
+commands on the same profile wait for it (up to 10 s) and then fail with "in use".
 `;
 
 export const KDF_KNOB = `

@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 /**
- * The `secure-msg` command: argv to handlers (commands.ts), failures to exit codes (exit.ts).
+ * The `secure-msg` command: argv to handlers (commands.ts for the offline commands,
+ * commands/ for the relay and the commands that use one), failures to exit codes (exit.ts).
  * Wiring only.
  */
 import { createRequire } from "node:module";
-import { Command, Option } from "commander";
+import { Command } from "commander";
+import { addOnlineCommands } from "./commands/online.js";
+import { addRelayCommand } from "./commands/relay.js";
 import * as cmd from "./commands.js";
 import { commanderOutput, report, watchStdout } from "./exit.js";
 import { ENVIRONMENT, KDF_KNOB } from "./help.js";
+import { acceptRelayKeyOption, profileOption as profile } from "./options.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
-const profile = () =>
-  new Option("--profile <dir>", "profile folder").env("SECURE_MSG_PROFILE").makeOptionMandatory();
-
 const program = new Command("secure-msg")
-  .description("Post-quantum end-to-end encrypted messages, exchanged as armored text.")
+  .description(
+    "Post-quantum end-to-end encrypted messages, through a relay or exchanged as armored text.",
+  )
   .version(version)
   .exitOverride()
   .configureOutput(commanderOutput)
@@ -26,6 +29,7 @@ program
   .description("create a profile: identity and prekey, encrypted at rest with a password")
   .addOption(profile())
   .requiredOption("--name <name>", "your user name: a-z, 0-9, '.', '_', '-'")
+  .option("--relay <url>", "your relay, e.g. http://127.0.0.1:8787 (part of your address)")
   .addHelpText("after", KDF_KNOB)
   .action(cmd.init);
 
@@ -44,10 +48,14 @@ program
 const contacts = program.command("contacts").description("manage contacts");
 
 contacts
-  .command("add [file]")
-  .description("import a contact's bundle from FILE or stdin")
+  .command("add [address-or-file]")
+  .description(
+    "add a contact: fetch name@host[:port] (or a name at your relay) from its relay, " +
+      "verified, or import a bundle from FILE or stdin",
+  )
   .addOption(profile())
   .option("--accept-changed", "accept a changed identity key (after re-verifying it)")
+  .addOption(acceptRelayKeyOption())
   .action(cmd.contactsAdd);
 
 contacts
@@ -89,6 +97,9 @@ program
   .addOption(profile())
   .addHelpText("after", KDF_KNOB)
   .action(cmd.passwd);
+
+addOnlineCommands(program);
+addRelayCommand(program);
 
 watchStdout();
 try {

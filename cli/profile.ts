@@ -139,3 +139,12 @@ export async function withProfile<T>(
     await storage.close();
   }
 }
+
+/** The profile's relay, or a UsageError that says how to get one. */
+export function ownRelay(c: Client): string {
+  if (c.relay === "")
+    throw new UsageError(
+      "this profile has no relay: create a profile with 'init --relay URL' to use one",
+    );
+  return c.relay;
+}

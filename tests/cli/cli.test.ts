@@ -355,6 +355,83 @@ describe.concurrent("secure-msg", () => {
     expect(exists.stderr).toMatch(/already exists.*\(ACCOUNT_EXISTS\)\n$/);
   });
 
+  it("exits 2 on usage errors of the relay commands", async ({ expect }) => {
+    const dir = await folder();
+    const alice = await init(dir, "alice"); // no relay
+    // Port 9 (discard) on loopback: nothing listens there, so a relay is never reached.
+    const relay = "http://127.0.0.1:9";
+    const carol = join(dir, "carol");
+    await ok(["init", "--profile", carol, "--name", "carol", "--relay", relay]);
+    const cases: [string[], RegExp, Parameters<typeof cli>[1]?][] = [
+      [["init", "--profile", join(dir, "d"), "--name", "d", "--relay", "ftp://x"], /relay URL/],
+      [["init", "--profile", join(dir, "d"), "--name", "d", "--relay", "nope"], /not a valid URL/],
+      [["register", "--profile", alice], /no relay: create a profile with 'init --relay URL'/],
+      [["register", "--profile", alice, "--relay", relay], /create the profile with 'init --relay/],
+      [["register", "--profile", carol, "--relay", "http://127.0.0.1:10"], /relay is http/],
+      [["register"], /required option '--profile <dir>'/],
+      [["send", "--profile", alice], /required option '--to <address>'/, { input: "x" }],
+      [
+        ["send", "--profile", alice, "--to", "bob"],
+        /no contact bob.*\(UNKNOWN_CONTACT\)/,
+        { input: "x" },
+      ],
+      [["send", "--profile", alice, "--to", "Bob Smith"], /\(INVALID_ARGUMENT\)/, { input: "x" }],
+      [["send", "--profile", carol, "--to", "bob"], /stdin is empty/],
+      [["inbox", "--profile", alice], /no relay/],
+      [["inbox", "--profile", alice, "--watch", "--frob"], /unknown option '--frob'/],
+      [["outbox", "--profile", alice, "extra"], /too many arguments/],
+      [["contacts", "add", "--profile", alice, "bob"], /cannot read bob: no such file/],
+    ];
+    const results = await Promise.all(cases.map(([args, , opts]) => cli(args, opts)));
+    results.forEach((r, i) => {
+      expect({ args: cases[i]![0], code: r.code, stdout: r.stdout }).toEqual({
+        args: cases[i]![0],
+        code: 2,
+        stdout: "",
+      });
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
+    expect((await readdir(dir)).sort()).toEqual(["alice", "carol"]);
+    const empty = await ok(["outbox", "--profile", alice]);
+    expect(empty).toMatchObject({ stdout: "", stderr: "the outbox is empty\n" });
+    expect((await ok(["whoami", "--profile", carol])).stdout).toContain(
+      "address: carol@127.0.0.1:9\n",
+    );
+  });
+
+  it("exits 1 when the relay cannot be reached, and queues what it can", async ({ expect }) => {
+    const dir = await folder();
+    const carol = join(dir, "carol");
+    await ok(["init", "--profile", carol, "--name", "carol", "--relay", "http://127.0.0.1:9"]);
+    const unreachable =
+      /cannot reach the relay at http:\/\/127\.0\.0\.1:9 \(RELAY_UNAVAILABLE\)\n$/;
+    for (const args of [
+      ["register", "--profile", carol],
+      ["inbox", "--profile", carol],
+      ["contacts", "add", "--profile", carol, "bob@127.0.0.1:9"],
+      ["send", "--profile", carol, "--to", "bob@127.0.0.1:9"],
+    ]) {
+      const r = await cli(args, { input: "hello" });
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 1, stdout: "" });
+      expect(r.stderr).toMatch(unreachable);
+    }
+    // A contact known from a bundle file: the message is encrypted and queued (exit 0).
+    const bob = join(dir, "bob");
+    await ok(["init", "--profile", bob, "--name", "bob", "--relay", "http://127.0.0.1:9"]);
+    await ok(["contacts", "add", "--profile", carol], {
+      input: (await ok(["bundle", "--profile", bob])).stdout,
+    });
+    const queued = await cli(["send", "--profile", carol, "--to", "bob"], { input: "later" });
+    expect(queued.code).toBe(0);
+    expect(queued.stdout).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(queued.stderr).toMatch(/^queued \(relay unreachable: cannot reach the relay at /);
+    const listed = await ok(["outbox", "--profile", carol, "--flush"]);
+    expect(listed.stdout).toMatch(
+      /^bob@127\.0\.0\.1:9 {2}http:\/\/127\.0\.0\.1:9 {2}2 attempts {2}[0-9a-f]{32}\n$/,
+    );
+    expect(listed.stderr).toContain("sent 0, still queued 1, refused 0");
+  });
+
   it("checks what it encrypts", async ({ expect }) => {
     const { alice, bob } = await pair(await folder());
     const run = (input: string | Buffer) =>
