@@ -233,10 +233,12 @@ export class Client {
     return this.serial(async () => {
       const c = await this.findContact(who);
       if (!c.bundle) fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
-      await this.records
-        .batch()
-        .contact({ ...c, session: null })
-        .commit();
+      // Every session with them becomes receive-only: messages in flight still open, and
+      // nothing is ever sent again from a state that may have been used before.
+      const batch = this.records.batch().contact({ ...c, session: null });
+      for (const s of await this.records.sessions())
+        if (s.peer === c.address) batch.session(s.state.sessionId, { ...s, retired: true });
+      await batch.commit();
     });
   }
 

@@ -61,6 +61,7 @@ export async function send(
     fail("INVALID_ARGUMENT", `text is longer than ${MAX_TEXT_BYTES} bytes`);
   const payload = encodeText(text);
   let session = c.session ? await me.records.session(c.session) : undefined;
+  if (session?.retired) session = undefined;
   // An X-Wing step is due but the peer never announced a key (no reply yet): a new
   // session to their current prekey is the X-Wing step instead (§6.3.4).
   if (session && ratchet.pqStalled(session.state, now) && usableBundle(c, now)) session = undefined;
@@ -150,8 +151,9 @@ export async function receive(
   if (!contact) return fail("CORRUPT_STORE", "session has no contact");
   const r = await ratchet.decrypt(session.state, env, now);
   const text = decodeText(r.payload);
-  // The session a peer last used is the one we answer on (simultaneous first messages).
-  const from = { ...contact, session: toHex(env.sessionId) };
+  // The session a peer last used is the one we answer on (simultaneous first messages),
+  // unless it was retired: then our next message starts a new one.
+  const from = session.retired ? contact : { ...contact, session: toHex(env.sessionId) };
   batch.session(env.sessionId, { ...session, state: r.state }).contact(from);
   await batch.message({ id, peer: contact.address, direction: "in", text, at: now }).commit();
   return {

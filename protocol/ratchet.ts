@@ -24,8 +24,12 @@ export const PQ_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 export const MAX_SKIP = 1000;
 /** Most skipped message keys kept per session; the oldest are dropped first. */
 export const MAX_SKIPPED_KEYS = 2000;
-/** Own X-Wing ratchet keys kept, newest first; older ones are deleted. */
-export const MAX_PQ_KEYS = 4;
+/**
+ * Own X-Wing ratchet keys kept at most. A key is deleted as soon as the peer steps with a
+ * newer one (it has seen the newer announce, and its steps come in epoch order); this cap
+ * only bounds a peer that never steps (§6.3.4).
+ */
+export const MAX_PQ_KEYS = 16;
 
 export interface KeyPair {
   secretKey: Uint8Array;
@@ -271,9 +275,15 @@ function skipTo(s: RatchetState, until: number): void {
 
 async function pqSecret(s: RatchetState, step: PqStep): Promise<Uint8Array> {
   const mine = s.myPq.find((k) => k.id === step.keyId);
+  // A key we never announced, or one deleted long ago: no later message can help, and
+  // the session cannot continue in this direction. TAMPERED: start a new session.
   if (!mine)
-    return fail("OUT_OF_ORDER", "message uses a ratchet key that was retired or not announced yet");
-  return kem.decapsulate(mine.seed, step.ciphertext);
+    return fail("TAMPERED", "message uses an X-Wing ratchet key this session does not hold");
+  const ss = await kem.decapsulate(mine.seed, step.ciphertext);
+  // The peer has seen this key's announce: older keys of ours are no longer needed.
+  for (const k of s.myPq) if (k.id < step.keyId) wipe(k.seed);
+  s.myPq = s.myPq.filter((k) => k.id >= step.keyId);
+  return ss;
 }
 
 export async function decrypt(

@@ -15,6 +15,11 @@ export interface SessionRecord {
   peer: string;
   created: number;
   state: RatchetState;
+  /**
+   * Receive only: never sent on again (after a reset, e.g. following a restore). Sending
+   * from a state that may have been used before would repeat message keys (§12).
+   */
+  retired?: boolean;
 }
 
 export interface MessageRecord {

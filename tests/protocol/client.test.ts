@@ -217,6 +217,41 @@ describe("Client", () => {
     expect((await bob.decrypt((await alice.encrypt("bob", "three")).envelope)).text).toBe("three");
   });
 
+  it("never sends again on a reset session, even after the peer uses it (no key reuse after a restore)", async () => {
+    const aStore = new MemoryStorage();
+    const t = 1_700_000_000_000;
+    const now = () => t;
+    const alice = await Client.create(
+      aStore,
+      { name: "alice", password: "pw-alice-123" },
+      { kdf, now },
+    );
+    const bob = await Client.create(
+      new MemoryStorage(),
+      { name: "bob", password: "pw-bob-12345" },
+      { kdf, now },
+    );
+    await alice.addContact(bob.exportBundle());
+    await bob.addContact(alice.exportBundle());
+    await bob.decrypt((await alice.encrypt("bob", "one")).envelope);
+    await alice.decrypt((await bob.encrypt("alice", "two")).envelope);
+    const backup = new Map(aStore.data);
+    const sent = await alice.encrypt("bob", "secret before restore");
+    const stillThere = await bob.encrypt("alice", "still there");
+    await bob.decrypt(sent.envelope);
+    // Restore Alice's profile from the copy, then reset as recovery requires.
+    aStore.data.clear();
+    for (const [k, v] of backup) aStore.data.set(k, v);
+    const restored = await Client.open(aStore, "pw-alice-123", { now });
+    await restored.resetSession("bob");
+    // Bob keeps writing on the old session; Alice still reads it...
+    expect((await restored.decrypt(stillThere.envelope)).text).toBe("still there");
+    // ...but her next message starts a new session: no (epoch, n) is ever used twice.
+    const next = await restored.encrypt("bob", "after restore");
+    expect(next.envelope[1]).toBe(1);
+    expect((await bob.decrypt(next.envelope)).text).toBe("after restore");
+  });
+
   it("exports a bundle as armor", async () => {
     const { alice } = await twoClients();
     expect(dearmor(alice.exportBundle(), "BUNDLE").data.length).toBeGreaterThan(5000);
