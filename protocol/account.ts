@@ -36,6 +36,8 @@ export interface AccountRecord {
   prekeys: PrekeyRecord[];
   /** The signed bundle for the newest prekey. */
   bundle: Uint8Array;
+  /** The bundle last registered at our relay; a newer `bundle` still has to be published. */
+  published?: Uint8Array;
 }
 
 export const ACCOUNT_KEY = "account";

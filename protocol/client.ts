@@ -12,7 +12,7 @@ import {
   maintainPrekeys,
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
-import { toHex } from "./bytes.js";
+import { equal, toHex } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
@@ -26,7 +26,7 @@ export type { Received };
 
 import * as conversation from "./conversation.js";
 import * as delivery from "./delivery.js";
-import { fail } from "./errors.js";
+import { fail, ProtocolError } from "./errors.js";
 import {
   addressOf,
   checkName,
@@ -266,14 +266,32 @@ export class Client {
   ) {
     const opts: delivery.DeliveryOptions = { acceptChangedRelayKeys: accept };
     if (this.fetchFn) opts.fetch = this.fetchFn;
-    // A rotated prekey is published before anything else, so lookups serve the new one.
-    if (serialised && (await this.rotate()) && this.account.relay)
-      await delivery.register(this.me(), this.now, opts);
+    if (!serialised) return f(this.me(), opts); // listens only: never writes the account back
+    await this.publishIfNeeded();
     const me = this.me();
     try {
       return await f(me, opts);
     } finally {
       this.account = me.account;
+    }
+  }
+
+  /**
+   * Publishes a rotated bundle at our relay before other relay work, so lookups serve the
+   * new prekey. Best effort: if the relay cannot take it now, the next call tries again.
+   * It never accepts changed relay keys (that is for the user to decide, per call).
+   */
+  private async publishIfNeeded(): Promise<void> {
+    await this.rotate();
+    const a = this.account;
+    if (!a.relay || (a.published && equal(a.published, a.bundle))) return;
+    const me = this.me();
+    const opts: delivery.DeliveryOptions = this.fetchFn ? { fetch: this.fetchFn } : {};
+    try {
+      await delivery.register(me, this.now, opts);
+      this.account = me.account;
+    } catch (e) {
+      if (!ProtocolError.is(e)) throw e;
     }
   }
 
@@ -310,20 +328,33 @@ export class Client {
    * Encrypts a message for a contact and queues it for their relay, then tries to deliver
    * everything queued. The message stays queued if the relay cannot be reached.
    */
-  send(to: string, text: string): Promise<{ id: string; delivered: boolean; error?: string }> {
+  send(
+    to: string,
+    text: string,
+    opts: { acceptChangedRelayKeys?: boolean } = {},
+  ): Promise<{ id: string; delivered: boolean; error?: string; errorCode?: string }> {
     return this.serial(() =>
       this.deliver(async (me, o) => {
         const id = await delivery.queue(me, await this.findContact(to), text, this.now());
         await delivery.flushOutbox(me, this.now, o);
         const m = await this.records.message(id);
-        return { id, delivered: m?.state === "sent", ...(m?.error ? { error: m.error } : {}) };
-      }),
+        return {
+          id,
+          delivered: m?.state === "sent",
+          ...(m?.error ? { error: m.error } : {}),
+          ...(m?.errorCode ? { errorCode: m.errorCode } : {}),
+        };
+      }, opts.acceptChangedRelayKeys),
     );
   }
 
   /** Retries every queued message. */
-  flushOutbox(): ReturnType<typeof delivery.flushOutbox> {
-    return this.serial(() => this.deliver((me, o) => delivery.flushOutbox(me, this.now, o)));
+  flushOutbox(
+    opts: { acceptChangedRelayKeys?: boolean } = {},
+  ): ReturnType<typeof delivery.flushOutbox> {
+    return this.serial(() =>
+      this.deliver((me, o) => delivery.flushOutbox(me, this.now, o), opts.acceptChangedRelayKeys),
+    );
   }
 
   outbox(): Promise<OutboxItem[]> {

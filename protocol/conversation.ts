@@ -5,7 +5,7 @@
  */
 import { type AccountRecord, findPrekey, markSeen, wasSeen } from "./account.js";
 import { decodeBundle, verifyBundle } from "./bundle.js";
-import { toHex, utf8 } from "./bytes.js";
+import { equal, toHex, utf8 } from "./bytes.js";
 import { type ContactRecord, fromFirstMessage } from "./contacts.js";
 import { decodeEnvelope, decodeText, encodeText, envelopeId, MAX_TEXT_BYTES } from "./envelope.js";
 import { fail } from "./errors.js";
@@ -119,6 +119,11 @@ export async function receive(
     if (wasSeen(prekey, acc.handshakeId) || (await me.records.session(acc.state.sessionId)))
       fail("REPLAY", "first message was already received");
     const address = addressOf(acc.sender.name, acc.sender.relay);
+    if (
+      address === addressOf(me.account.name, me.account.relay) ||
+      equal(acc.sender.identityKey, me.signer.publicKey)
+    )
+      fail("BAD_SIGNATURE", "a first message that claims to come from this profile");
     const sid = toHex(acc.state.sessionId);
     const existing = await me.records.contact(address);
     const from = { ...fromFirstMessage(existing, acc.sender, now), session: sid };

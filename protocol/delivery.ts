@@ -66,8 +66,10 @@ function ownRelay(me: Me): string {
 /** Publishes our bundle at our relay; returns the relay's fingerprint. */
 export async function register(me: Me, now: () => number, opts: DeliveryOptions): Promise<string> {
   const rc = await relayClient(me, ownRelay(me), now, opts);
-  await rc.register(me.account.bundle, me.account.name);
-  await savePin(me, rc);
+  const bundle = me.account.bundle;
+  await rc.register(bundle, me.account.name);
+  me.account = { ...me.account, published: bundle };
+  await me.records.batch().account(me.account).relay(rc.pinned!).commit();
   // Computed from the keys we pinned, not taken from the relay's word (§13.2).
   return relayFingerprint(rc.pinned!);
 }
@@ -89,7 +91,7 @@ export async function lookupContact(
   // is stored, so a relay cannot plant an identity for a user of another relay.
   const b = decodeBundle(bundle);
   const expected = `${name}@${host ?? new URL(url).host}`;
-  if (b.name !== name || addressOf(b.name, b.relay) !== expected)
+  if (b.name !== name || b.relay !== url || addressOf(b.name, b.relay) !== expected)
     fail(
       "BAD_SIGNATURE",
       `the relay answered with a bundle for ${addressOf(b.name, b.relay)}, not ${expected}`,
@@ -122,8 +124,18 @@ export async function flushOutbox(
   me: Me,
   now: () => number,
   opts: DeliveryOptions,
-): Promise<{ sent: number; queued: number; failed: number; errors: string[] }> {
-  const out = { sent: 0, queued: 0, failed: 0, errors: [] as string[] };
+): Promise<{
+  sent: number;
+  queued: number;
+  failed: number;
+  errors: { id: string; code: string; message: string }[];
+}> {
+  const out = {
+    sent: 0,
+    queued: 0,
+    failed: 0,
+    errors: [] as { id: string; code: string; message: string }[],
+  };
   const down = new Set<string>();
   for (const item of await me.records.outbox()) {
     if (down.has(item.relay)) {
@@ -143,16 +155,22 @@ export async function flushOutbox(
       if (!ProtocolError.is(e)) throw e;
       if (e.code === "RELAY_REJECTED") {
         batch.outbox(item.id, null);
-        if (message) batch.updateMessage({ ...message, state: "failed", error: e.message });
+        if (message)
+          batch.updateMessage({ ...message, state: "failed", error: e.message, errorCode: e.code });
         out.failed++;
       } else {
         // Unreachable, a bad receipt, or a changed relay key: keep it and try later.
         down.add(item.relay);
         batch.outbox(item.id, { ...item, attempts: item.attempts + 1 });
-        if (message) batch.updateMessage({ ...message, state: "queued", error: e.message });
+        if (message)
+          batch.updateMessage({ ...message, state: "queued", error: e.message, errorCode: e.code });
         out.queued++;
       }
-      out.errors.push(`${item.to} at ${item.relay}: ${e.message}`);
+      out.errors.push({
+        id: item.id,
+        code: e.code,
+        message: `${item.to} at ${item.relay}: ${e.message}`,
+      });
     }
     await batch.commit();
   }
@@ -169,14 +187,21 @@ const MESSAGE_FAULTS = new Set([
   "REPLAY",
   "TOO_MANY_SKIPPED",
   "EXPIRED",
+  // Anyone can send these, so they are not kept: a session message without its session
+  // (the relay delivers a session's first message before the rest), and a first message
+  // that claims a known address with another identity key (shown to the user, §4.4).
+  "NO_SESSION",
+  "IDENTITY_CHANGED",
 ]);
 /**
- * Failures that may clear later: the earlier message a ratchet step needs, the first
- * message of a session, or the user accepting a changed identity. Kept locally.
+ * Failures that clear once an earlier message arrives: a chain whose X-Wing step has not
+ * been seen yet. Only a holder of the session id can cause one, and they are bounded.
  */
-const WAITING = new Set(["OUT_OF_ORDER", "NO_SESSION", "IDENTITY_CHANGED"]);
-/** Most messages kept pending; beyond it the oldest is dropped and reported. */
-export const MAX_PENDING = 1000;
+const WAITING = new Set(["OUT_OF_ORDER"]);
+/** Most messages kept pending, their total size, and how long: beyond, the oldest go. */
+export const MAX_PENDING = 100;
+export const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+export const PENDING_TTL_MS = 14 * 24 * 60 * 60 * 1000;
 
 /** Handles one fetched envelope: stored, kept pending, or rejected. */
 async function take(
@@ -213,12 +238,19 @@ async function keepPending(
   result: InboxResult,
 ): Promise<void> {
   const batch = me.records.batch().pending(id, { id, envelope, received: now, reason: e.code });
-  const all = await me.records.pending();
-  for (const old of all.slice(0, Math.max(0, all.length + 1 - MAX_PENDING))) {
+  // Keep the newest that fit the bounds; drop (and report) the rest, oldest first.
+  let count = 1;
+  let bytes = envelope.length;
+  const all = (await me.records.pending()).reverse();
+  for (const old of all) {
+    count++;
+    bytes += old.envelope.length;
+    if (count <= MAX_PENDING && bytes <= MAX_PENDING_BYTES && now - old.received <= PENDING_TTL_MS)
+      continue;
     batch.pending(old.id, null);
     result.rejected.push({
       id: old.id,
-      reason: `dropped: more than ${MAX_PENDING} messages were waiting`,
+      reason: "dropped: it waited too long for an earlier message",
     });
   }
   await batch.commit();

@@ -37,7 +37,7 @@ export interface KdfParams {
 /** DESIGN default: 64 MiB, 3 passes, 1 lane (about 0.4 s on the reference machine). */
 export const DEFAULT_KDF: KdfParams = { m: 65536, t: 3, p: 1 };
 /** Bounds on accepted parameters: a corrupted header cannot make us allocate 4 TiB. */
-const KDF_LIMITS = { m: [8, 4 * 1024 * 1024], t: [1, 64], p: [1, 16] } as const;
+const KDF_LIMITS = { m: [8, 1024 * 1024], t: [1, 16], p: [1, 16] } as const;
 
 export const HEADER_KEY = "keystore";
 const SALT_LENGTH = 16;

@@ -32,8 +32,9 @@ export interface MessageRecord {
   seq: number;
   /** Delivery of an outgoing message through a relay. */
   state?: "queued" | "sent" | "failed";
-  /** Why delivery failed or is being retried (no secrets, no plaintext). */
+  /** Why delivery failed or is being retried (no secrets, no plaintext), and its code. */
   error?: string;
+  errorCode?: string;
 }
 
 /** A message waiting for its relay to acknowledge it (the outbox, §13.6). */

@@ -207,7 +207,7 @@ export const InboxMessage = z.object({
 });
 
 export const InboxResponse = z.object({
-  messages: z.array(InboxMessage),
+  messages: z.array(InboxMessage).max(1000),
   checkpoint: Checkpoint.nullable(),
   /** Consistency proof from the checkpoint size the client sent as `since`. */
   consistency: z.array(b64n(32)).max(128).nullable(),

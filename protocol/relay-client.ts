@@ -49,6 +49,45 @@ export interface RelayClientOptions {
 const d = (s: string) => base64url.decode(s);
 
 /**
+ * The largest answer read from a relay: an inbox page of INBOX_PAGE envelopes of the
+ * largest size, in base64. A relay (possibly a stranger's, named in a contact's bundle)
+ * cannot make a client buffer more.
+ */
+export const INBOX_PAGE = 16;
+const MAX_RESPONSE_BYTES = INBOX_PAGE * 1.5 * 1024 * 1024 + 1024 * 1024;
+/** The longest event-stream block kept while waiting for its end. */
+const MAX_EVENT_BYTES = 64 * 1024;
+
+async function readCapped(res: Response, max: number): Promise<string> {
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      n += value.length;
+      if (n > max) {
+        await reader.cancel();
+        fail("RELAY_UNAVAILABLE", "the relay's answer is too large");
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (ProtocolError.is(e)) throw e;
+    fail("RELAY_UNAVAILABLE", "the relay's answer was cut off", e);
+  }
+  const all = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/**
  * A relay's fingerprint: SHA-256 over a label, its hybrid key and its Ed25519 receipt
  * key, so comparing it out of band checks both keys (§13.2).
  */
@@ -87,9 +126,7 @@ export class RelayClient {
     opts: { body?: unknown; signer?: RequestSigner; signal?: AbortSignal } = {},
   ): Promise<z.infer<S>> {
     const res = await this.send(method, path, opts);
-    const text = await res
-      .text()
-      .catch((e) => fail("RELAY_UNAVAILABLE", "the relay's answer was cut off", e));
+    const text = await readCapped(res, MAX_RESPONSE_BYTES);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -250,6 +287,8 @@ export class RelayClient {
     to: string,
     envelope: Uint8Array,
   ): Promise<{ id: Uint8Array; at: number; duplicate: boolean }> {
+    // Check the relay's keys before it receives anything.
+    await this.keys();
     const r = await this.call("POST", "/v1/messages", api.DepositResponse, {
       body: { to, envelope: base64url.encode(envelope) },
     });
@@ -270,7 +309,7 @@ export class RelayClient {
     limit?: number,
   ): Promise<{ messages: VerifiedMessage[]; rejected: { id: Uint8Array; reason: string }[] }> {
     const q = new URLSearchParams();
-    if (limit) q.set("limit", String(limit));
+    q.set("limit", String(Math.min(limit ?? INBOX_PAGE, INBOX_PAGE)));
     const since = this.pin?.checkpoint?.size;
     if (since) q.set("since", String(since));
     const path = `/v1/inbox${q.size ? `?${q}` : ""}`;
@@ -338,6 +377,8 @@ export class RelayClient {
         const { value, done } = await reader.read();
         if (done) return;
         buf += text.decode(value, { stream: true });
+        if (buf.length > MAX_EVENT_BYTES)
+          fail("RELAY_UNAVAILABLE", "the event stream sent an oversized event");
         let end = buf.indexOf("\n\n");
         while (end >= 0) {
           const block = buf.slice(0, end);

@@ -11,6 +11,7 @@ import { checkRelayUrl } from "../protocol/identity.js";
 import { isLoopback } from "../protocol/relay-api.js";
 import { createApp } from "./app.js";
 import { DEFAULTS, type RelayConfig } from "./config.js";
+import { checkRelayKey } from "./rekey.js";
 import { RelaySigner } from "./signer.js";
 import { SqliteStore } from "./storage/sqlite.js";
 import type { RelayStore } from "./storage/types.js";
@@ -26,10 +27,16 @@ export interface ServeOptions {
   config?: Partial<Omit<RelayConfig, "url">>;
   /** pino level; "silent" in tests. */
   logLevel?: string;
+  /** Re-sign the data folder when the key file changed (see rekey.ts). */
+  rekey?: boolean;
 }
 
 export interface RunningRelay {
   url: string;
+  /** The port actually bound (useful with port 0). */
+  port: number;
+  /** The data folder was re-signed with a new key at start. */
+  rekeyed: boolean;
   fingerprint: string;
   keyCreated: boolean;
   store: RelayStore;
@@ -47,19 +54,34 @@ async function openStore(o: ServeOptions): Promise<RelayStore> {
 
 export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
   const logger = pino({ level: o.logLevel ?? "info", base: { service: "secure-msg-relay" } });
+  if (o.databaseUrl) await openStore(o); // refuse before creating anything
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const { signer, created } = await RelaySigner.loadOrCreate(
     o.keyFile ?? join(o.dataDir, "relay.key"),
   );
   const store = await openStore(o);
+  let rekeyed: boolean;
+  try {
+    rekeyed = await checkRelayKey(store, signer, o.rekey === true);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  if (rekeyed)
+    logger.warn({ event: "rekey" }, "the data folder was re-signed with a new relay key");
   const config: RelayConfig = { ...DEFAULTS, ...o.config, url: "" };
   const { app } = createApp({ store, signer, config, logger, processMetrics: true });
 
   const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
-  await new Promise<void>((resolve, reject) => {
-    server.once("listening", resolve);
-    server.once("error", reject);
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("listening", resolve);
+      server.once("error", reject);
+    });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const { port } = server.address() as AddressInfo;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   config.url = checkRelayUrl(o.publicUrl ?? `http://${host}:${port}`);
@@ -102,5 +124,13 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
     { event: "started", url: config.url, fingerprint: signer.fingerprint },
     "relay started",
   );
-  return { url: config.url, fingerprint: signer.fingerprint, keyCreated: created, store, close };
+  return {
+    url: config.url,
+    port,
+    rekeyed,
+    fingerprint: signer.fingerprint,
+    keyCreated: created,
+    store,
+    close,
+  };
 }

@@ -68,7 +68,7 @@ export async function inbox(o: InboxOptions): Promise<void> {
 async function flush(c: Client): Promise<void> {
   if ((await c.outbox()).length === 0) return;
   const r = await c.flushOutbox();
-  for (const e of r.errors) note(`warning: ${e}`);
+  for (const e of r.errors) note(`warning: ${e.message} (${e.code})`);
   note(`outbox: sent ${r.sent}, still queued ${r.queued}, refused ${r.failed}`);
 }
 

@@ -49,6 +49,7 @@ export function addOnlineCommands(program: Command): void {
     .description("list messages waiting for their relay (to, relay, attempts)")
     .addOption(profileOption())
     .option("--flush", "try to deliver them now")
+    .addOption(acceptRelayKeyOption())
     .action(outbox);
 }
 
@@ -102,41 +103,37 @@ async function recipient(c: Client, o: OnlineOptions & { to: string }): Promise<
   return k.address;
 }
 
-/** Client.send reports a changed relay key only as text (see the report on protocol/). */
-const KEY_CHANGED = /has new keys/;
-const UNREACHABLE = /cannot reach|unavailable|cut off|timed? ?out/i;
-
 export async function send(o: OnlineOptions & { to: string }): Promise<void> {
   // stdin first: a person typing the message does not hold up other processes.
   const text = await readMessageText();
   await withProfile(o.profile, async (c) => {
     const to = await recipient(c, o);
-    const r = await c.send(to, text);
+    const r = await c.send(to, text, { acceptChangedRelayKeys: o.acceptRelayKey === true });
     out(`${r.id}\n`);
     if (r.delivered) return note(`sent to ${to}`);
     const error = r.error ?? "not delivered";
     if (!(await c.outbox()).some((i) => i.id === r.id))
       throw new ProtocolError("RELAY_REJECTED", `the message to ${to} was refused: ${error}`);
-    if (KEY_CHANGED.test(error))
+    if (r.errorCode === "RELAY_KEY_CHANGED")
       throw new ProtocolError(
         "RELAY_KEY_CHANGED",
         `${error}. The message stays queued: 'secure-msg contacts add --accept-relay-key ` +
           `${to}' accepts the new keys, then 'secure-msg outbox --flush' delivers it`,
       );
     note(
-      UNREACHABLE.test(error)
+      r.errorCode === "RELAY_UNAVAILABLE"
         ? `queued (relay unreachable: ${error}): 'secure-msg outbox --flush' retries it`
         : `queued (${error}): 'secure-msg outbox --flush' retries it`,
     );
   });
 }
 
-export async function outbox(o: ProfileOptions & { flush?: boolean }): Promise<void> {
+export async function outbox(o: OnlineOptions & { flush?: boolean }): Promise<void> {
   await withProfile(o.profile, async (c) => {
     let refused = 0;
     if (o.flush) {
-      const r = await c.flushOutbox();
-      for (const e of r.errors) note(`warning: ${e}`);
+      const r = await c.flushOutbox({ acceptChangedRelayKeys: o.acceptRelayKey === true });
+      for (const e of r.errors) note(`warning: ${e.message} (${e.code})`);
       note(`sent ${r.sent}, still queued ${r.queued}, refused ${r.failed}`);
       refused = r.failed;
     }

@@ -19,6 +19,7 @@ interface RelayOptions {
   databaseUrl?: string;
   publicUrl?: string;
   logLevel: string;
+  rekey?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -49,6 +50,10 @@ export function addRelayCommand(program: Command): void {
       ),
     )
     .option("--public-url <url>", "the URL clients use, when not http://HOST:PORT (a proxy)")
+    .option(
+      "--rekey",
+      "the key file was replaced: re-sign the data folder with the new key (clients will warn)",
+    )
     .addOption(
       new Option("--log-level <level>", "log level")
         .choices(LOG_LEVELS)
@@ -85,6 +90,7 @@ async function relay(o: RelayOptions): Promise<void> {
     logLevel: o.logLevel,
     ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
     ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
+    rekey: o.rekey === true,
   }).catch((e: unknown) => {
     throw startFailure(e, o);
   });
@@ -92,6 +98,7 @@ async function relay(o: RelayOptions): Promise<void> {
   out(`listening on ${o.publicUrl ? `http://${host}:${o.port}` : running.url}\n`);
   if (o.publicUrl) out(`public url: ${running.url}\n`);
   out(`relay fingerprint: ${running.fingerprint}\n`);
+  if (running.rekeyed) note("re-signed the data folder with the new relay key");
   note(
     running.keyCreated
       ? `created the relay key file ${keyFile}: back it up; clients pin its keys`

@@ -94,6 +94,12 @@ export function prepareStatements(db: Database.Database) {
        (SELECT rowid FROM rate_limits WHERE expires <= @now LIMIT @batch)`,
     ),
 
+    allEntries: none<EntryRow>("SELECT * FROM directory ORDER BY log_index"),
+    allMessages: none<MessageRow>("SELECT * FROM messages ORDER BY log_index"),
+    setEntrySignature: s("UPDATE directory SET signature = @signature WHERE name = @name"),
+    setReceipt: s("UPDATE messages SET receipt = @receipt WHERE mailbox = @to AND id = @id"),
+    deleteCheckpoints: none("DELETE FROM checkpoints"),
+
     health: none("SELECT 1"),
   };
 }

@@ -266,6 +266,25 @@ export class SqliteStore implements RelayStore {
     });
   }
 
+  async allEntries(): Promise<StoredEntry[]> {
+    return this.#run((q) => q.allEntries.all().map(toEntry));
+  }
+
+  async allMessages(): Promise<StoredMessage[]> {
+    return this.#run((q) => q.allMessages.all().map(toMessage));
+  }
+
+  async resign(
+    entries: { name: string; signature: Uint8Array }[],
+    messages: { to: string; id: Uint8Array; receipt: Uint8Array }[],
+  ): Promise<void> {
+    this.#write((q) => {
+      for (const e of entries) q.setEntrySignature.run({ name: e.name, signature: e.signature });
+      for (const m of messages) q.setReceipt.run({ to: m.to, id: m.id, receipt: m.receipt });
+      q.deleteCheckpoints.run();
+    });
+  }
+
   async health(): Promise<void> {
     this.#run((q) => q.health.get());
   }

@@ -95,6 +95,19 @@ export interface RelayStore {
   /** Counts a hit against `key` in a fixed window; false once `limit` hits are exceeded. */
   rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean>;
 
+  /** Every directory entry and every stored message (for re-signing under a new key). */
+  allEntries(): Promise<StoredEntry[]>;
+  allMessages(): Promise<StoredMessage[]>;
+  /**
+   * Replaces the relay signatures of these entries and messages and deletes every
+   * checkpoint, atomically: after a change of relay key, nothing signed by the old key
+   * is served again (the log's leaves do not change).
+   */
+  resign(
+    entries: { name: string; signature: Uint8Array }[],
+    messages: { to: string; id: Uint8Array; receipt: Uint8Array }[],
+  ): Promise<void>;
+
   /** Throws if the store cannot serve (for /healthz). */
   health(): Promise<void>;
   close(): Promise<void>;

@@ -138,8 +138,21 @@ export interface RelayProcess {
 }
 
 /** Starts `secure-msg relay` on 127.0.0.1 (port 0: a free one) and waits until it listens. */
-export async function startRelay(dataDir: string, port = 0): Promise<RelayProcess> {
-  const child = start(["relay", "--port", String(port), "--data", dataDir, "--log-level", "warn"]);
+export async function startRelay(
+  dataDir: string,
+  port = 0,
+  extra: string[] = [],
+): Promise<RelayProcess> {
+  const child = start([
+    "relay",
+    "--port",
+    String(port),
+    "--data",
+    dataDir,
+    "--log-level",
+    "warn",
+    ...extra,
+  ]);
   const output = new Lines(child);
   const [url, p] = await output.until((lines) => {
     for (const l of lines) {

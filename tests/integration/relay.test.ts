@@ -158,9 +158,21 @@ describe.sequential("secure-msg over relays", () => {
     expect(await a.stop("SIGTERM")).toBe(0);
     await unlink(join(dataA, "relay.key"));
     const old = a.fingerprint;
-    a = await startRelay(dataA, a.port);
+    // The relay refuses data signed by another key unless told to re-sign it.
+    const refusedStart = await cli([
+      "relay",
+      "--port",
+      String(a.port),
+      "--data",
+      dataA,
+      "--log-level",
+      "warn",
+    ]);
+    expect(refusedStart.code).toBe(1);
+    expect(refusedStart.stderr).toMatch(/signed by another relay key.*--rekey/);
+    a = await startRelay(dataA, a.port, ["--rekey"]);
     expect(a.fingerprint).not.toBe(old);
-    expect(a.output.stderr).toContain("created the relay key file");
+    expect(a.output.stderr).toContain("re-signed the data folder with the new relay key");
     const refused = await cli(["inbox", "--profile", bob]);
     expect(refused).toMatchObject({ code: 1, stdout: "" });
     expect(refused.stderr).toMatch(
@@ -176,10 +188,7 @@ describe.sequential("secure-msg over relays", () => {
     expect((await ok(["outbox", "--profile", alice])).stdout).toMatch(/^bob@.* 1 attempt /);
   });
 
-  // KNOWN BUG (relay, see the report): after a key change the relay still serves the
-  // checkpoint and directory entries signed with the old key, so accepting the new key
-  // fails with BAD_SIGNATURE. Remove `.fails` once relay/log.ts re-signs them.
-  it.fails("works with --accept-relay-key after a key change", async () => {
+  it("works with --accept-relay-key after a key change", async () => {
     const accepted = await cli(["inbox", "--profile", bob, "--accept-relay-key"]);
     expect(accepted.stderr).toBe("no new messages\n");
     expect(accepted.code).toBe(0);

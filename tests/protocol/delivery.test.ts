@@ -197,7 +197,7 @@ describe("delivery against a dishonest or struggling relay", () => {
     expect((await bob.fetchInbox()).received.map((m) => m.text)).toEqual(["mailbox full"]);
   });
 
-  it("keeps a session message whose first message is missing, and opens it once that arrives", async () => {
+  it("drops a session message without its session, and says why", async () => {
     const r1 = await relay("http://127.0.0.1:9001");
     const net = network([r1]);
     const alice = await user("alice", r1, net);
@@ -205,12 +205,31 @@ describe("delivery against a dishonest or struggling relay", () => {
     await alice.addContactFromRelay("bob");
     await alice.send("bob", "first");
     await alice.send("bob", "second");
-    // The first message is taken out of the mailbox and given to Bob later by hand.
     const [first] = await r1.store.fetch("bob", 1, Date.now());
     await r1.store.ack("bob", [first!.id]);
-    const early = await bob.fetchInbox();
-    expect(early).toMatchObject({ received: [], rejected: [], pending: 1 });
-    const { index: _index, ...again } = first!;
+    const got = await bob.fetchInbox();
+    expect(got).toMatchObject({ received: [], pending: 0 });
+    expect(got.rejected[0]?.reason).toMatch(/NO_SESSION/);
+  });
+
+  it("keeps messages whose X-Wing step has not arrived, and opens them when it does", async () => {
+    const r1 = await relay("http://127.0.0.1:9001");
+    const net = network([r1]);
+    const alice = await user("alice", r1, net);
+    const bob = await user("bob", r1, net);
+    await alice.addContactFromRelay("bob");
+    await alice.send("bob", "hello");
+    await bob.fetchInbox();
+    await bob.send("alice@127.0.0.1:9001", "here is my X-Wing key");
+    await alice.fetchInbox();
+    for (let i = 0; i < 50; i++) await alice.send("bob", `m${i}`);
+    expect((await bob.fetchInbox()).received).toHaveLength(50);
+    await alice.send("bob", "carries the step");
+    await alice.send("bob", "after the step");
+    const [step] = await r1.store.fetch("bob", 1, Date.now());
+    await r1.store.ack("bob", [step!.id]);
+    expect(await bob.fetchInbox()).toMatchObject({ received: [], rejected: [], pending: 1 });
+    const { index: _index, ...again } = step!;
     const leaf = receiptBody({
       id: again.id,
       to: "bob",
@@ -219,7 +238,7 @@ describe("delivery against a dishonest or struggling relay", () => {
     });
     await r1.store.deposit(again, leaf, 100);
     const late = await bob.fetchInbox();
-    expect(late.received.map((m) => m.text)).toEqual(["first", "second"]);
+    expect(late.received.map((m) => m.text)).toEqual(["carries the step", "after the step"]);
     expect(late.pending).toBe(0);
   });
 });
