@@ -8,11 +8,12 @@
 import type { z } from "zod";
 import { base64url, equal, randomBytes, utf8 } from "./bytes.js";
 import { envelopeId } from "./envelope.js";
-import { fail, ProtocolError } from "./errors.js";
+import { fail } from "./errors.js";
 import { formatFingerprint } from "./identity.js";
 import { Label, labelledHash, sha256 } from "./kdf.js";
 import * as merkle from "./merkle.js";
 import * as api from "./relay-api.js";
+import { readCapped, readEvents } from "./relay-stream.js";
 import { ed25519, verifyHybrid } from "./sign.js";
 
 /** What a client remembers of a relay: its keys (pinned on first use) and log head. */
@@ -55,37 +56,6 @@ const d = (s: string) => base64url.decode(s);
  */
 export const INBOX_PAGE = 16;
 const MAX_RESPONSE_BYTES = INBOX_PAGE * 1.5 * 1024 * 1024 + 1024 * 1024;
-/** The longest event-stream block kept while waiting for its end. */
-const MAX_EVENT_BYTES = 64 * 1024;
-
-async function readCapped(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      n += value.length;
-      if (n > max) {
-        await reader.cancel();
-        fail("RELAY_UNAVAILABLE", "the relay's answer is too large");
-      }
-      chunks.push(value);
-    }
-  } catch (e) {
-    if (ProtocolError.is(e)) throw e;
-    fail("RELAY_UNAVAILABLE", "the relay's answer was cut off", e);
-  }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
-  return new TextDecoder().decode(all);
-}
 
 /**
  * A relay's fingerprint: SHA-256 over a label, its hybrid key and its Ed25519 receipt
@@ -369,31 +339,6 @@ export class RelayClient {
         res.status >= 500 ? "RELAY_UNAVAILABLE" : "RELAY_REJECTED",
         `event stream refused (HTTP ${res.status})`,
       );
-    const reader = res.body.getReader();
-    const text = new TextDecoder();
-    let buf = "";
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += text.decode(value, { stream: true });
-        if (buf.length > MAX_EVENT_BYTES)
-          fail("RELAY_UNAVAILABLE", "the event stream sent an oversized event");
-        let end = buf.indexOf("\n\n");
-        while (end >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const event = /^event: ?(.*)$/m.exec(block)?.[1];
-          if (event === "ready" || event === "message") onEvent(event);
-          end = buf.indexOf("\n\n");
-        }
-      }
-    } catch (e) {
-      if (signal.aborted) return;
-      if (ProtocolError.is(e)) throw e;
-      fail("RELAY_UNAVAILABLE", "the event stream broke", e);
-    } finally {
-      reader.releaseLock();
-    }
+    await readEvents(res.body, signal, onEvent);
   }
 }
