@@ -20,6 +20,17 @@ interface RelayOptions {
   publicUrl?: string;
   logLevel: string;
   rekey?: boolean;
+  messageTtl: number;
+  mailboxQuota: number;
+  rateLimit: number;
+  trustProxy?: boolean;
+  metrics: "loopback" | "public" | "off";
+}
+
+function positive(value: string, flag: string, max: number): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > max)
+    throw new InvalidArgumentError(`${flag} must be a whole number from 1 to ${max}`);
+  return Number(value);
 }
 
 function parsePort(value: string): number {
@@ -50,6 +61,35 @@ export function addRelayCommand(program: Command): void {
       ),
     )
     .option("--public-url <url>", "the URL clients use, when not http://HOST:PORT (a proxy)")
+    .addOption(
+      new Option("--message-ttl <days>", "delete unread messages after this many days")
+        .env("SECURE_MSG_MESSAGE_TTL_DAYS")
+        .default(7)
+        .argParser((v) => positive(v, "--message-ttl", 3650)),
+    )
+    .addOption(
+      new Option("--mailbox-quota <n>", "most messages one mailbox may hold")
+        .env("SECURE_MSG_MAILBOX_QUOTA")
+        .default(10_000)
+        .argParser((v) => positive(v, "--mailbox-quota", 10_000_000)),
+    )
+    .addOption(
+      new Option("--rate-limit <n>", "deposits and registrations per client IP per minute")
+        .env("SECURE_MSG_RATE_LIMIT")
+        .default(600)
+        .argParser((v) => positive(v, "--rate-limit", 10_000_000)),
+    )
+    .addOption(
+      new Option(
+        "--trust-proxy",
+        "take the client IP from X-Forwarded-For (behind your own reverse proxy only)",
+      ).env("SECURE_MSG_TRUST_PROXY"),
+    )
+    .addOption(
+      new Option("--metrics <who>", "who may read /metrics")
+        .choices(["loopback", "public", "off"])
+        .default("loopback"),
+    )
     .option(
       "--rekey",
       "the key file was replaced: re-sign the data folder with the new key (clients will warn)",
@@ -91,6 +131,13 @@ async function relay(o: RelayOptions): Promise<void> {
     ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
     ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
     rekey: o.rekey === true,
+    config: {
+      messageTtlMs: o.messageTtl * 24 * 60 * 60 * 1000,
+      mailboxQuota: o.mailboxQuota,
+      rateLimit: { windowMs: 60_000, limit: o.rateLimit },
+      trustProxy: o.trustProxy === true,
+      metrics: o.metrics,
+    },
   }).catch((e: unknown) => {
     throw startFailure(e, o);
   });

@@ -200,13 +200,24 @@ describe("secure-msg relay", () => {
   it("shows its help through npx, and exits 2 on bad flags", async () => {
     const help = await cli(["--no-install", "secure-msg", "relay", "--help"], { command: "npx" });
     expect(help.code).toBe(0);
-    for (const s of ["--host", "--port", "--data", "--database-url", "SECURE_MSG_DATA"])
+    for (const s of [
+      "--host",
+      "--port",
+      "--data",
+      "--database-url",
+      "SECURE_MSG_DATA",
+      "--message-ttl",
+      "--rekey",
+    ])
       expect(help.stdout).toContain(s);
     const bad = await Promise.all([
       cli(["relay", "--port", "http"]),
       cli(["relay", "--port", "70000"]),
       cli(["relay", "--frobnicate"]),
       cli(["relay", "--log-level", "loud"]),
+      cli(["relay", "--message-ttl", "0"]),
+      cli(["relay", "--mailbox-quota", "many"]),
+      cli(["relay", "--metrics", "everyone"]),
       cli(["relay", "extra"]),
     ]);
     for (const r of bad) {
