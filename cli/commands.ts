@@ -242,3 +242,12 @@ export async function fingerprint(who: string, o: ProfileOptions): Promise<void>
     );
   });
 }
+
+/** Starts over with a contact: the next message begins a new session (after a restore). */
+export async function contactsReset(who: string, o: ProfileOptions): Promise<void> {
+  await withProfile(o.profile, async (c) => {
+    const k = await c.contact(who);
+    await c.resetSession(k.address);
+    note(`the next message to ${k.address} starts a new session`);
+  });
+}

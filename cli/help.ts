@@ -19,10 +19,10 @@ The data folder holds the SQLite database (relay.db, in WAL mode) and the key fi
 (relay.key), created on first start with mode 0600. The key file is the relay's identity:
 keep it and back it up. Clients pin its keys on first use and refuse a relay whose keys
 changed, so a new key file means every user must re-check the relay fingerprint (printed
-on start) and pass --accept-relay-key once.
+on start) and pass --accept-relay-key once. A relay whose key file was replaced refuses to
+start on its old data until you pass --rekey, which re-signs everything with the new key.
 
-Environment: HOST, PORT, SECURE_MSG_DATA, DATABASE_URL and LOG_LEVEL stand in for the
-options. Logs are JSON lines on stdout. SIGTERM or SIGINT stops the relay gracefully.
+Environment variables (shown with each option) stand in for the options. Logs are JSON lines on stdout. SIGTERM or SIGINT stops the relay gracefully.
 `;
 
 export const WATCH_HELP = `

@@ -71,6 +71,12 @@ contacts
   .addOption(profile())
   .action(cmd.contactsVerify);
 
+contacts
+  .command("reset <name>")
+  .description("start a new session with a contact (after restoring a profile from a backup)")
+  .addOption(profile())
+  .action(cmd.contactsReset);
+
 program
   .command("fingerprint <name>")
   .description("print a contact's fingerprint and your safety number with them")

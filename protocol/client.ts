@@ -232,7 +232,6 @@ export class Client {
   async resetSession(who: string): Promise<void> {
     return this.serial(async () => {
       const c = await this.findContact(who);
-      if (!c.bundle) fail("NO_SESSION", `no bundle for ${c.address}: import their bundle first`);
       // Every session with them becomes receive-only: messages in flight still open, and
       // nothing is ever sent again from a state that may have been used before.
       const batch = this.records.batch().contact({ ...c, session: null });

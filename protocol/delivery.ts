@@ -148,7 +148,8 @@ export async function flushOutbox(
       const rc = await relayClient(me, item.relay, now, opts);
       await rc.deposit(item.to, item.envelope);
       batch.outbox(item.id, null);
-      if (message) batch.updateMessage({ ...message, state: "sent", error: undefined });
+      if (message)
+        batch.updateMessage({ ...message, state: "sent", error: undefined, errorCode: undefined });
       if (rc.pinned) batch.relay(rc.pinned);
       out.sent++;
     } catch (e) {

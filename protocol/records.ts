@@ -55,7 +55,7 @@ export interface PendingItem {
   id: string;
   envelope: Uint8Array;
   received: number;
-  /** The error code it is waiting on (OUT_OF_ORDER, NO_SESSION, IDENTITY_CHANGED). */
+  /** The error code it is waiting on (OUT_OF_ORDER). */
   reason?: string;
 }
 

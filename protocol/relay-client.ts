@@ -68,6 +68,7 @@ export function relayFingerprint(keys: { hybrid: Uint8Array; ed25519: Uint8Array
 export class RelayClient {
   private pin: RelayPin | undefined;
   private checked = false;
+  private limits: api.InfoResponse["limits"] | undefined;
   private readonly fetchFn: typeof fetch;
   private readonly now: () => number;
   private readonly timeoutMs: number;
@@ -180,6 +181,7 @@ export class RelayClient {
     }
     this.pin ??= { url: this.url, hybrid, ed25519: ed };
     this.checked = true;
+    this.limits = info.limits;
     return info;
   }
 
@@ -214,6 +216,7 @@ export class RelayClient {
   }
 
   async register(bundle: Uint8Array, name: string): Promise<api.DirectoryEntry> {
+    await this.keys();
     const e = await this.call(
       "PUT",
       `/v1/directory/${encodeURIComponent(name)}`,
@@ -278,8 +281,10 @@ export class RelayClient {
     signer: RequestSigner,
     limit?: number,
   ): Promise<{ messages: VerifiedMessage[]; rejected: { id: Uint8Array; reason: string }[] }> {
+    await this.keys(); // also learns the relay's limits
     const q = new URLSearchParams();
-    q.set("limit", String(Math.min(limit ?? INBOX_PAGE, INBOX_PAGE)));
+    const max = this.limits?.maxInboxMessages ?? INBOX_PAGE;
+    q.set("limit", String(Math.min(limit ?? INBOX_PAGE, INBOX_PAGE, max)));
     const since = this.pin?.checkpoint?.size;
     if (since) q.set("since", String(since));
     const path = `/v1/inbox${q.size ? `?${q}` : ""}`;
@@ -336,7 +341,9 @@ export class RelayClient {
     const res = await this.send("GET", "/v1/inbox/events", { signer, signal, stream: true });
     if (!res.ok || !res.body)
       fail(
-        res.status >= 500 ? "RELAY_UNAVAILABLE" : "RELAY_REJECTED",
+        res.status >= 500 || res.status === 408 || res.status === 429
+          ? "RELAY_UNAVAILABLE"
+          : "RELAY_REJECTED",
         `event stream refused (HTTP ${res.status})`,
       );
     await readEvents(res.body, signal, onEvent);

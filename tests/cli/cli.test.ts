@@ -541,6 +541,21 @@ describe.concurrent("secure-msg", () => {
     }
   });
 
+  it("starts a new session with contacts reset", async ({ expect }) => {
+    const { alice, bob } = await pair(await folder());
+    const first = await encrypt(alice, "bob", "first");
+    expect((await decrypt(bob, first)).code).toBe(0);
+    const second = await encrypt(alice, "bob", "second");
+    expect(second.length).toBeLessThan(first.length / 5);
+    expect((await decrypt(bob, second)).code).toBe(0);
+    const reset = await cli(["contacts", "reset", "--profile", alice, "bob"]);
+    expect(reset).toMatchObject({ code: 0 });
+    expect(reset.stderr).toMatch(/starts a new session/);
+    const fresh = await encrypt(alice, "bob", "after the reset");
+    expect(fresh.length).toBeGreaterThan(first.length / 2); // a first message again
+    expect(await decrypt(bob, fresh)).toMatchObject({ code: 0, stdout: "after the reset" });
+  });
+
   it("runs through npx from the repository", async ({ expect }) => {
     const r = await spawnRun("npx", ["--no-install", "secure-msg", "--help"], { cwd: ROOT });
     expect(r.code).toBe(0);
