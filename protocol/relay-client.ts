@@ -78,7 +78,9 @@ export class RelayClient {
     private readonly opts: RelayClientOptions = {},
   ) {
     this.pin = opts.pin;
-    this.fetchFn = opts.fetch ?? fetch;
+    // Call the global fetch through a wrapper: browsers throw "Illegal invocation" when
+    // fetch is called as a method of another object.
+    this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
     this.now = opts.now ?? Date.now;
     this.timeoutMs = opts.timeoutMs ?? 15_000;
   }

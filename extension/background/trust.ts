@@ -1,0 +1,41 @@
+/**
+ * Who may ask what (issue 4, "On web pages"): only the extension's own pages (the popup
+ * and the frames, whose URL is on the extension's origin) talk to the worker about
+ * plaintext, keys or contacts. A content script runs inside a web page, so it may only
+ * make the requests below, none of which answers with plaintext or keys.
+ */
+import { ExtensionError } from "../shared/errors.js";
+import type { RequestType } from "../shared/messages.js";
+import type { BrowserApi } from "./browser.js";
+
+/** What `runtime.onMessage` says about a sender (`chrome.runtime.MessageSender`). */
+export interface Sender {
+  id?: string;
+  url?: string;
+  tab?: unknown;
+}
+
+/**
+ * Requests a content script may make. `encryptFor` takes text the page already holds (the
+ * selection) and answers with armor only.
+ */
+export const CONTENT_SCRIPT_REQUESTS: ReadonlySet<RequestType> = new Set<RequestType>([
+  "encryptFor",
+]);
+
+/** True for the popup, the options page and the extension's frames (even inside a tab). */
+export function isExtensionPage(sender: Sender, runtime: BrowserApi["runtime"]): boolean {
+  const origin = runtime.getURL("");
+  return (
+    sender.id === runtime.id &&
+    typeof sender.url === "string" &&
+    origin.length > 0 &&
+    sender.url.startsWith(origin)
+  );
+}
+
+/** Throws FORBIDDEN unless `sender` may make a request of this type. */
+export function checkTrust(type: RequestType, sender: Sender, runtime: BrowserApi["runtime"]) {
+  if (isExtensionPage(sender, runtime) || CONTENT_SCRIPT_REQUESTS.has(type)) return;
+  throw new ExtensionError("FORBIDDEN", `${type} is answered only to the extension's own pages`);
+}

@@ -1,0 +1,33 @@
+/** The extension loads in Chromium: its worker runs and its popup renders. */
+import { mkdir } from "node:fs/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExtension } from "./build.js";
+import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
+
+const SCREENSHOTS = new URL("../../docs/screenshots/", import.meta.url);
+
+describe.skipIf(browserMissing())("extension smoke test (Chromium)", () => {
+  let browser: ExtensionBrowser;
+
+  beforeAll(async () => {
+    browser = await launchExtension(await buildExtension("chrome"));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("runs the background service worker", () => {
+    expect(browser.extensionId).toMatch(/^[a-p]{32}$/);
+    expect(browser.worker.url()).toBe(browser.url("extension/background/main.js"));
+  });
+
+  it("renders the popup", async () => {
+    const popup = await browser.openPopup();
+    const heading = popup.getByRole("heading", { name: "SECURE-MSG" });
+    await heading.waitFor({ timeout: 5_000 });
+    expect(await heading.count()).toBe(1);
+    expect(await popup.getByRole("main").count()).toBe(1);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await popup.screenshot({ path: new URL("popup-smoke.png", SCREENSHOTS).pathname });
+  });
+});

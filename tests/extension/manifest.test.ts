@@ -1,0 +1,108 @@
+/** The manifest grants the minimum (issue 4, "Build"), and the Firefox build passes web-ext lint. */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { CSP, manifest, type Target } from "../../manifest.config.js";
+import { buildExtension } from "../e2e/build.js";
+
+const targets: Target[] = ["chrome", "firefox"];
+
+describe.each(targets)("manifest(%s)", (target) => {
+  const m = manifest(target);
+
+  it("is MV3 with the package's version", () => {
+    expect(m.manifest_version).toBe(3);
+    expect(m.name).toBe("SECURE-MSG");
+    expect(m.version).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(m.action?.default_popup).toBe("extension/popup/index.html");
+  });
+
+  it("grants host access to the local relay only", () => {
+    expect(m.host_permissions).toEqual(["http://127.0.0.1:8787/*", "http://localhost:8787/*"]);
+    // Other relays and sites are asked for at runtime.
+    expect(m.optional_host_permissions).toEqual(["https://*/*", "http://*/*"]);
+    for (const p of [...(m.host_permissions ?? []), ...(m.permissions ?? [])]) {
+      expect(p).not.toMatch(/<all_urls>|^\*:|^https?:\/\/\*/);
+    }
+    expect(m.permissions).toEqual([
+      "storage",
+      "alarms",
+      "contextMenus",
+      "activeTab",
+      "scripting",
+      "notifications",
+    ]);
+  });
+
+  it("runs the content script on the local host only", () => {
+    expect(m.content_scripts).toEqual([
+      expect.objectContaining({ matches: ["http://127.0.0.1/*", "http://localhost/*"] }),
+    ]);
+  });
+
+  it("allows 'wasm-unsafe-eval' in the CSP and nothing looser", () => {
+    const csp = m.content_security_policy;
+    expect(typeof csp === "object" && csp.extension_pages).toBe(
+      "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'",
+    );
+    expect(CSP).not.toMatch(/'unsafe-eval'|'unsafe-inline'|\*|https?:|data:|blob:/);
+  });
+
+  it("declares the encrypt-selection command and the frames", () => {
+    expect(m.commands?.["encrypt-selection"]?.suggested_key?.default).toBe("Ctrl+Shift+E");
+    expect(m.web_accessible_resources).toEqual([
+      {
+        resources: ["extension/frames/decrypt.html", "extension/frames/compose.html"],
+        matches: ["<all_urls>"],
+      },
+    ]);
+  });
+});
+
+describe("background per target", () => {
+  it("chrome: a module service worker, no gecko settings", () => {
+    const m = manifest("chrome");
+    expect(m.background).toEqual({
+      service_worker: "extension/background/main.ts",
+      type: "module",
+    });
+    expect(m.browser_specific_settings).toBeUndefined();
+  });
+
+  it("firefox: background.scripts and a gecko id", () => {
+    const m = manifest("firefox");
+    expect(m.background).toEqual({ scripts: ["extension/background/main.ts"], type: "module" });
+    expect(m.browser_specific_settings?.gecko).toMatchObject({
+      id: "secure-msg@example.org",
+      strict_min_version: "128.0",
+    });
+  });
+});
+
+interface LintReport {
+  summary: { errors: number; warnings: number; notices: number };
+  errors: { code: string; message: string; file?: string }[];
+  warnings: { code: string; message: string; file?: string }[];
+}
+
+describe("web-ext lint", () => {
+  it("passes on the Firefox build with no errors", async () => {
+    const dist = await buildExtension("firefox");
+    // web-ext exits non-zero when it finds errors; the JSON report is on stdout either way.
+    const stdout = await promisify(execFile)(
+      "npx",
+      ["--no-install", "web-ext", "lint", "--source-dir", dist, "--output", "json"],
+      { cwd: fileURLToPath(new URL("../..", import.meta.url)) },
+    ).then(
+      (r) => r.stdout,
+      (err: { stdout?: string }) => err.stdout ?? "",
+    );
+    const report = JSON.parse(stdout) as LintReport;
+    for (const w of report.warnings) {
+      console.log(`web-ext lint warning ${w.code}: ${w.message} (${w.file ?? "-"})`);
+    }
+    expect(report.errors).toEqual([]);
+    expect(report.summary.errors).toBe(0);
+  });
+});
