@@ -16,12 +16,12 @@ export interface Sender {
 }
 
 /**
- * Requests a content script may make. `encryptFor` takes text the page already holds (the
- * selection) and answers with armor only.
+ * Requests a content script may make: none. A page can steer its content script, so even
+ * `encryptFor` (armor only) would let a hostile page have messages sent in the user's name.
+ * "Encrypt selection" is driven by the worker instead (context menu or command), which
+ * asks the tab for the selection and the user for the contact.
  */
-export const CONTENT_SCRIPT_REQUESTS: ReadonlySet<RequestType> = new Set<RequestType>([
-  "encryptFor",
-]);
+export const CONTENT_SCRIPT_REQUESTS: ReadonlySet<RequestType> = new Set<RequestType>([]);
 
 /** True for the popup, the options page and the extension's frames (even inside a tab). */
 export function isExtensionPage(sender: Sender, runtime: BrowserApi["runtime"]): boolean {

@@ -120,12 +120,20 @@ describe("trust: the content script never receives plaintext or keys", () => {
     expect((await bob.call({ type: "decryptArmor", armor }, frame)).text).toBe("secret");
   });
 
-  it("lets a content script encrypt a selection and get armor only", async () => {
+  it("refuses encryptFor from a content script (a page must not send in the user's name)", async () => {
     const { alice } = await pair();
-    const armor = await alice.call(
-      { type: "encryptFor", to: "bob", text: "selected text", compact: true },
-      contentScript,
-    );
+    await expect(
+      alice.call(
+        { type: "encryptFor", to: "bob", text: "selected text", compact: true },
+        contentScript,
+      ),
+    ).rejects.toSatisfy((e) => ExtensionError.is(e, "FORBIDDEN"));
+    const armor = await alice.call({
+      type: "encryptFor",
+      to: "bob",
+      text: "selected text",
+      compact: true,
+    });
     expect(armor).toMatch(/^[^\s]+$/); // compact: one line, for single-line fields
     expect(armor).not.toContain("selected text");
   });

@@ -40,8 +40,8 @@ describe("trust", () => {
     expect(isExtensionPage({ id: ff.id, url: "moz-extension://9999/popup.html" }, ff)).toBe(false);
   });
 
-  it("lets a content script make only the armor-only requests", () => {
-    expect([...CONTENT_SCRIPT_REQUESTS]).toEqual(["encryptFor"]);
+  it("refuses every request from a content script", () => {
+    expect([...CONTENT_SCRIPT_REQUESTS]).toEqual([]);
     for (const type of REQUEST_TYPES) {
       expect(() => checkTrust(type, popup, runtime)).not.toThrow();
       if (CONTENT_SCRIPT_REQUESTS.has(type)) continue;
