@@ -12,7 +12,7 @@ import type { RelayContext } from "./app.js";
 import { type AuthEnv, requestAuth } from "./auth.js";
 import { relayFail } from "./errors.js";
 import { bytesField, readJson } from "./json.js";
-import { rateLimit } from "./limits.js";
+import { limiter } from "./limits.js";
 import { checkpointJson, messageJson } from "./present.js";
 
 const HEARTBEAT_MS = 15_000;
@@ -37,15 +37,7 @@ export function inboxRoutes(ctx: RelayContext) {
   const { store, config, now } = ctx;
   const app = new Hono<AuthEnv>();
   // Limited before auth: a failed signature check costs a lookup and a verify too.
-  app.use(
-    rateLimit({
-      store,
-      bucket: "read",
-      ...config.readRateLimit,
-      trustProxy: config.trustProxy,
-      now,
-    }),
-  );
+  app.use(limiter(ctx, "read"));
   app.use(requestAuth({ store, relayKey: ctx.signer.edPublic, now }));
 
   app.get("/", async (c) => {

@@ -4,6 +4,7 @@
  */
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context, MiddlewareHandler } from "hono";
+import type { RelayConfig } from "./config.js";
 import { relayFail } from "./errors.js";
 import type { RelayStore } from "./storage/types.js";
 
@@ -39,4 +40,19 @@ export function rateLimit(opts: {
       relayFail("RATE_LIMITED", "too many requests: slow down and retry later");
     await next();
   };
+}
+
+/** The relay's two per-IP limits: "write" (deposits, registrations) and "read". */
+export function limiter(
+  ctx: { store: RelayStore; config: RelayConfig; now: () => number },
+  bucket: "read" | "write",
+): MiddlewareHandler {
+  const limits = bucket === "read" ? ctx.config.readRateLimit : ctx.config.rateLimit;
+  return rateLimit({
+    store: ctx.store,
+    bucket,
+    ...limits,
+    trustProxy: ctx.config.trustProxy,
+    now: ctx.now,
+  });
 }

@@ -13,7 +13,7 @@ import { DepositRequest, receiptBody } from "../protocol/relay-api.js";
 import type { RelayContext } from "./app.js";
 import { relayFail } from "./errors.js";
 import { bytesField, readJson } from "./json.js";
-import { rateLimit } from "./limits.js";
+import { limiter } from "./limits.js";
 import type { StoredMessage } from "./storage/types.js";
 
 function depositJson(m: StoredMessage, duplicate: boolean) {
@@ -24,39 +24,35 @@ export function messageRoutes(ctx: RelayContext) {
   const { store, signer, config, now } = ctx;
   const app = new Hono();
 
-  app.post(
-    "/",
-    rateLimit({ store, bucket: "write", ...config.rateLimit, trustProxy: config.trustProxy, now }),
-    async (c) => {
-      const body = await readJson(c, DepositRequest);
-      const envelope = bytesField(body.envelope, "envelope");
-      if (envelope.length > config.maxEnvelopeBytes)
-        relayFail("TOO_LARGE", `the envelope is larger than ${config.maxEnvelopeBytes} bytes`);
-      try {
-        decodeEnvelope(envelope);
-      } catch (e) {
-        if (ProtocolError.is(e))
-          return relayFail("BAD_ENVELOPE", `not a SECURE-MSG envelope: ${e.message}`);
-        throw e;
-      }
-      if (!(await store.getEntry(body.to))) return relayFail("UNKNOWN_USER", "no such user");
-      const id = envelopeId(envelope);
-      const at = now();
-      const leaf = receiptBody({ id, to: body.to, envelopeHash: sha256(envelope), at });
-      const receipt = await signer.signReceipt(leaf);
-      const r = await store.deposit(
-        { id, to: body.to, envelope, at, expires: at + config.messageTtlMs, receipt },
-        leaf,
-        config.mailboxQuota,
-      );
-      if (r.status === "quota")
-        return relayFail("MAILBOX_FULL", "the recipient's mailbox is full: retry later");
-      if (r.status === "duplicate") return c.json(depositJson(r.message, true), 200);
-      ctx.metrics.deposits.inc();
-      ctx.events.publish(body.to, { id: base64url.encode(id), index: r.message.index });
-      return c.json(depositJson(r.message, false), 201);
-    },
-  );
+  app.post("/", limiter(ctx, "write"), async (c) => {
+    const body = await readJson(c, DepositRequest);
+    const envelope = bytesField(body.envelope, "envelope");
+    if (envelope.length > config.maxEnvelopeBytes)
+      relayFail("TOO_LARGE", `the envelope is larger than ${config.maxEnvelopeBytes} bytes`);
+    try {
+      decodeEnvelope(envelope);
+    } catch (e) {
+      if (ProtocolError.is(e))
+        return relayFail("BAD_ENVELOPE", `not a SECURE-MSG envelope: ${e.message}`);
+      throw e;
+    }
+    if (!(await store.getEntry(body.to))) return relayFail("UNKNOWN_USER", "no such user");
+    const id = envelopeId(envelope);
+    const at = now();
+    const leaf = receiptBody({ id, to: body.to, envelopeHash: sha256(envelope), at });
+    const receipt = await signer.signReceipt(leaf);
+    const r = await store.deposit(
+      { id, to: body.to, envelope, at, expires: at + config.messageTtlMs, receipt },
+      leaf,
+      config.mailboxQuota,
+    );
+    if (r.status === "quota")
+      return relayFail("MAILBOX_FULL", "the recipient's mailbox is full: retry later");
+    if (r.status === "duplicate") return c.json(depositJson(r.message, true), 200);
+    ctx.metrics.deposits.inc();
+    ctx.events.publish(body.to, { id: base64url.encode(id), index: r.message.index });
+    return c.json(depositJson(r.message, false), 201);
+  });
 
   return app;
 }
