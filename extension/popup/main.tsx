@@ -1,13 +1,8 @@
-/** The popup's entry: mounts the Preact app. The views come with issue 4's popup work. */
+/** The popup's entry: mounts the app with the real worker behind `api`. */
 import { render } from "preact";
-
-function App() {
-  return (
-    <main>
-      <h1>SECURE-MSG</h1>
-    </main>
-  );
-}
+import { createApi } from "./api.js";
+import { App } from "./app.js";
+import "./styles.css";
 
 const root = document.getElementById("app");
-if (root) render(<App />, root);
+if (root) render(<App api={createApi()} />, root);

@@ -30,4 +30,19 @@ describe.skipIf(browserMissing())("extension smoke test (Chromium)", () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     await popup.screenshot({ path: new URL("popup-smoke.png", SCREENSHOTS).pathname });
   });
+
+  it("creates an account in the popup and shows the inbox", async () => {
+    const popup = await browser.openPopup();
+    // Unreachable relay: the worker keeps the account (registered=false) and retries later.
+    await popup.getByLabel("Relay URL").fill("http://127.0.0.1:1");
+    await popup.getByLabel("Name", { exact: true }).fill("alice");
+    await popup.getByLabel("Password", { exact: true }).fill("twelve chars");
+    await popup.getByLabel("Confirm password").fill("twelve chars");
+    await popup.getByRole("button", { name: "Create account" }).click();
+    const inbox = popup.getByRole("heading", { name: "Inbox" });
+    await inbox.waitFor({ timeout: 30_000 });
+    expect(await popup.getByRole("button", { name: "Lock" }).count()).toBe(1);
+    await mkdir(SCREENSHOTS, { recursive: true });
+    await popup.screenshot({ path: new URL("popup-inbox.png", SCREENSHOTS).pathname });
+  });
 });

@@ -1,0 +1,43 @@
+/** Small pieces shared by the screens: the error line and an async-action helper. */
+import { useState } from "preact/hooks";
+import { type Problem, toProblem } from "./api.js";
+
+export function ErrorLine({ problem }: { problem: Problem | null }) {
+  if (!problem) return null;
+  return (
+    <p class="error" role="alert">
+      {problem.text} <code>({problem.code})</code>
+    </p>
+  );
+}
+
+/**
+ * Runs one request at a time for a form: `busy` while it runs, `problem` when it fails.
+ * Returns the result, or undefined after a failure (already shown).
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  async function run<T>(work: () => Promise<T>): Promise<T | undefined> {
+    setBusy(true);
+    setProblem(null);
+    try {
+      return await work();
+    } catch (e) {
+      setProblem(toProblem(e));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }
+  return { busy, problem, setProblem, run };
+}
+
+export function formatTime(at: number): string {
+  return new Date(at).toLocaleString(undefined, {
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
