@@ -1,5 +1,65 @@
 /**
  * The decrypt frame: shows a message's plaintext from the extension's origin, inside the
- * page, so the page's scripts cannot read it (issue 4, "On web pages"). Empty shell for now.
+ * page, so the page's scripts cannot read it (issue 4, "On web pages"). The armor
+ * (ciphertext) comes in the URL fragment; this extension page asks the worker to decrypt
+ * it and renders the result as text only (never as HTML).
  */
-export {};
+import { type Decrypted, sendRequest } from "../shared/messages.js";
+
+/** The calm line shown for a failure, by error code. */
+export function failureText(code: string | undefined): string {
+  if (code === "NOT_FOR_ME" || code === "NO_SESSION") return "This message is not for you.";
+  if (code === "TAMPERED" || code?.startsWith("BAD_"))
+    return `This message was changed or damaged (${code}).`;
+  if (code === "LOCKED") return "Unlock SECURE-MSG to read this message.";
+  if (code === "NO_ACCOUNT") return "Create a SECURE-MSG account to read messages.";
+  return `This message could not be read (${code ?? "UNKNOWN"}).`;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text: string,
+): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = className;
+  e.textContent = text;
+  return e;
+}
+
+function renderMessage(out: HTMLElement, m: Decrypted): void {
+  const header = document.createElement("header");
+  header.append(
+    el("span", "from", `From ${m.peer}`),
+    m.verified
+      ? el("span", "badge verified", "Verified")
+      : el("span", "badge unverified", "Not verified"),
+  );
+  if (m.again) header.append(el("span", "note", "(read before)"));
+  out.replaceChildren(header, el("p", "text", m.text));
+}
+
+function readArmor(): string {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch {
+    return "";
+  }
+}
+
+async function main(): Promise<void> {
+  const out = document.getElementById("out") ?? document.body;
+  const armor = readArmor();
+  if (!armor) {
+    out.replaceChildren(el("p", "error", "There is no message to show."));
+    return;
+  }
+  try {
+    renderMessage(out, await sendRequest({ type: "decryptArmor", armor }));
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    out.replaceChildren(el("p", "error", failureText(typeof code === "string" ? code : undefined)));
+  }
+}
+
+void main();
