@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
-import { ErrorLine, useAction } from "./ui.js";
+import { ErrorLine, InvalidLine, NewPasswordField, useAction } from "./ui.js";
 
 /** The worker enforces the same minimum (background/handlers.ts). */
 export const MIN_PASSWORD = 10;
@@ -87,21 +87,8 @@ export function Onboarding({ onDone }: { onDone: (state: UnlockedState) => void 
       <p id="password-hint" class="hint" aria-live="polite">
         {hint ? `Strength: ${hint}` : `At least ${MIN_PASSWORD} characters.`}
       </p>
-      <label>
-        Confirm password
-        <input
-          type="password"
-          required
-          autoComplete="new-password"
-          value={confirm}
-          onInput={(e) => setConfirm(e.currentTarget.value)}
-        />
-      </label>
-      {invalid && (
-        <p class="error" role="alert">
-          {invalid}
-        </p>
-      )}
+      <NewPasswordField label="Confirm password" value={confirm} onInput={setConfirm} />
+      <InvalidLine text={invalid} />
       <ErrorLine problem={problem} />
       <button type="submit" class="primary" disabled={busy}>
         Create account

@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { Settings as SettingsValue, UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
 import { MIN_PASSWORD } from "./onboarding.js";
-import { ErrorLine, useAction } from "./ui.js";
+import { ErrorLine, InvalidLine, NewPasswordField, useAction } from "./ui.js";
 
 export function Settings({ account }: { account: UnlockedState }) {
   const api = useApi();
@@ -118,21 +118,8 @@ function ChangePassword() {
           onInput={(e) => setOld(e.currentTarget.value)}
         />
       </label>
-      <label>
-        New password
-        <input
-          type="password"
-          required
-          autoComplete="new-password"
-          value={newPassword}
-          onInput={(e) => setNew(e.currentTarget.value)}
-        />
-      </label>
-      {invalid && (
-        <p class="error" role="alert">
-          {invalid}
-        </p>
-      )}
+      <NewPasswordField label="New password" value={newPassword} onInput={setNew} />
+      <InvalidLine text={invalid} />
       <ErrorLine problem={problem} />
       {done && (
         <p class="hint" role="status">

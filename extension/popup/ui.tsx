@@ -41,3 +41,32 @@ export function formatTime(at: number): string {
     minute: "2-digit",
   });
 }
+
+/** A validation message for the form above it (announced to screen readers). */
+export function InvalidLine({ text }: { text: string | null | undefined }) {
+  return text ? (
+    <p class="error" role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+/** A labelled password input for choosing a new password. */
+export function NewPasswordField(props: {
+  label: string;
+  value: string;
+  onInput: (v: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="password"
+        required
+        autoComplete="new-password"
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </label>
+  );
+}
