@@ -1,6 +1,7 @@
 /**
  * Builds the extension for one browser: `TARGET=chrome|firefox vite build` writes
- * `dist/extension/<target>/` (`npm run build:extension` builds both).
+ * `dist/extension/<target>/` (`npm run build:extension` builds both). The tests build into
+ * their own folder through EXTENSION_OUT_DIR, so a test run never touches `dist/`.
  */
 import { fileURLToPath } from "node:url";
 import preact from "@preact/preset-vite";
@@ -29,7 +30,7 @@ export default defineConfig({
     }),
   ],
   build: {
-    outDir: `dist/extension/${target}`,
+    outDir: process.env.EXTENSION_OUT_DIR ?? `dist/extension/${target}`,
     // The plugin leaves stale files behind otherwise (DESIGN.md §5).
     emptyOutDir: true,
     // Extension pages run in current browsers only; the polyfill would be dead weight.

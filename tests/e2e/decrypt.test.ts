@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { armor } from "../../protocol/armor.js";
 import { Client } from "../../protocol/client.js";
 import { MemoryStorage } from "../../protocol/storage.js";
-import { buildExtension } from "./build.js";
+import { extensionDist } from "./build.js";
 import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
 
 const SECRET = "meet me at the old mill at 7, bring the blue folder";
@@ -82,7 +82,7 @@ describe.skipIf(browserMissing())("in-page Decrypt control (Chromium)", () => {
   let bad = "";
 
   beforeAll(async () => {
-    browser = await launchExtension(await buildExtension("chrome"));
+    browser = await launchExtension(extensionDist("chrome"));
     const popup = await browser.openPopup();
     // Fill the form only once onboarding has rendered (the popup asks the worker first).
     await popup.getByRole("heading", { name: "Create your account" }).waitFor({ timeout: 15_000 });

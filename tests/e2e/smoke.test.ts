@@ -1,7 +1,7 @@
 /** The extension loads in Chromium: its worker runs and its popup renders. */
 import { mkdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildExtension } from "./build.js";
+import { extensionDist } from "./build.js";
 import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
 
 const SCREENSHOTS = new URL("../../docs/screenshots/", import.meta.url);
@@ -10,7 +10,7 @@ describe.skipIf(browserMissing())("extension smoke test (Chromium)", () => {
   let browser: ExtensionBrowser;
 
   beforeAll(async () => {
-    browser = await launchExtension(await buildExtension("chrome"));
+    browser = await launchExtension(extensionDist("chrome"));
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,6 +1,6 @@
 /**
  * Real processes on 127.0.0.1 for the integration tests: the compiled `secure-msg` CLI
- * (tests/cli/global-setup.ts builds dist/), relays started with `secure-msg relay --port 0`
+ * (tests/global-setup.ts builds dist/), relays started with `secure-msg relay --port 0`
  * (the real port is read from its `listening on` line), and `inbox --watch --json`
  * followers. Every child is tracked, and `killAll` ends the ones a failed test left.
  */
