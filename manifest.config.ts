@@ -6,7 +6,9 @@
  *   user configures is asked for at runtime through `optional_host_permissions`;
  * - the content script that finds armored blocks runs on the local host only (the default
  *   watchlist); the user can grant more sites from the settings;
- * - "Encrypt selection for…" works on any page through `activeTab`, with no host access.
+ * - "Encrypt selection for…" and "Secure compose…" (context menu or command) work on any
+ *   page through `activeTab` + `scripting`, with no host access: the click or the command
+ *   grants the worker that one tab until it navigates (extension/background/insertions.ts).
  * The CSP adds only `'wasm-unsafe-eval'`, which Argon2id (hash-wasm) needs.
  */
 import { readFileSync } from "node:fs";
@@ -21,6 +23,8 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 const BACKGROUND = "extension/background/main.ts";
 export const POPUP = "extension/popup/index.html";
 export const FRAMES = ["extension/frames/decrypt.html", "extension/frames/compose.html"];
+/** Extension pages opened as windows by the worker; not web-accessible (no page embeds them). */
+export const WINDOWS = ["extension/frames/chooser.html"];
 
 /** The local default relay (`secure-msg relay` listens on 127.0.0.1:8787). */
 export const RELAY_HOSTS = ["http://127.0.0.1:8787/*", "http://localhost:8787/*"];
@@ -59,6 +63,8 @@ export function manifest(target: Target): Manifest.WebExtensionManifest {
         suggested_key: { default: "Ctrl+Shift+E", mac: "Command+Shift+E" },
         description: "Encrypt selection for…",
       },
+      // No default key: Chrome allows four suggested keys, and users can pick one.
+      "secure-compose": { description: "Secure compose…" },
     },
     content_scripts: [
       { matches: WATCHED_PAGES, js: ["extension/content/main.ts"], run_at: "document_idle" },

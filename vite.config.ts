@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import preact from "@preact/preset-vite";
 import { defineConfig } from "vite";
 import webExtension from "vite-plugin-web-extension";
-import { FRAMES, manifest, type Target } from "./manifest.config.js";
+import { FRAMES, manifest, type Target, WINDOWS } from "./manifest.config.js";
 
 const target = (process.env.TARGET ?? "chrome") as Target;
 if (target !== "chrome" && target !== "firefox") {
@@ -26,7 +26,7 @@ export default defineConfig({
       // Validation fetches a JSON schema over the network (DESIGN.md §5).
       skipManifestValidation: true,
       disableAutoLaunch: true,
-      additionalInputs: FRAMES,
+      additionalInputs: [...FRAMES, ...WINDOWS],
     }),
   ],
   build: {

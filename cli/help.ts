@@ -5,6 +5,7 @@ Environment:
   SECURE_MSG_PROFILE       profile folder, instead of --profile
   SECURE_MSG_PASSWORD      the profile's password, instead of a prompt
   SECURE_MSG_NEW_PASSWORD  the new password for 'passwd', instead of a prompt
+  SECURE_MSG_BACKUP_PASSWORD  the password of a backup file ('backup export', 'backup import')
   SECURE_MSG_DEBUG=1       print stack traces of errors
 
 Without SECURE_MSG_PASSWORD the password is asked on the terminal, with echo off.
@@ -21,6 +22,11 @@ keep it and back it up. Clients pin its keys on first use and refuse a relay who
 changed, so a new key file means every user must re-check the relay fingerprint (printed
 on start) and pass --accept-relay-key once. A relay whose key file was replaced refuses to
 start on its old data until you pass --rekey, which re-signs everything with the new key.
+
+With --database-url (or DATABASE_URL) the relay keeps its data in PostgreSQL instead, in
+the schema named by ?schema= (default public), and any number of relay processes may
+share that database. They must all use one key file: copy it (mode 0600) to each host, or
+share one data folder.
 
 Environment variables (shown with each option) stand in for the options. Logs are JSON lines on stdout. SIGTERM or SIGINT stops the relay gracefully.
 `;

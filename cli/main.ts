@@ -6,6 +6,7 @@
  */
 import { createRequire } from "node:module";
 import { Command } from "commander";
+import { addBackupCommands } from "./commands/backup.js";
 import { addOnlineCommands } from "./commands/online.js";
 import { addRelayCommand } from "./commands/relay.js";
 import * as cmd from "./commands.js";
@@ -73,7 +74,7 @@ contacts
 
 contacts
   .command("reset <name>")
-  .description("start a new session with a contact (after restoring a profile from a backup)")
+  .description("start a new session with a contact (after restoring a profile folder from a copy)")
   .addOption(profile())
   .action(cmd.contactsReset);
 
@@ -105,6 +106,7 @@ program
   .action(cmd.passwd);
 
 addOnlineCommands(program);
+addBackupCommands(program);
 addRelayCommand(program);
 
 watchStdout();

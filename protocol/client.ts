@@ -12,6 +12,7 @@ import {
   maintainPrekeys,
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
+import * as backup from "./backup.js";
 import { equal, toHex } from "./bytes.js";
 import {
   type Contact,
@@ -131,6 +132,11 @@ export class Client {
   /** The DEK, for a trusted context that must survive restarts (extension only). */
   exportDek(): Uint8Array {
     return this.keystore.exportDek();
+  }
+
+  /** An encrypted backup of this account, to restore with `restoreBackup` (§14). */
+  exportBackup(password: string, kdf?: KdfParams): Promise<Uint8Array> {
+    return this.serial(() => backup.exportBackup(this.records, password, this.now(), kdf));
   }
 
   lock(): void {
@@ -260,7 +266,7 @@ export class Client {
   /** Runs a delivery flow with our account, keeping any account change it makes. */
   private async deliver<T>(
     f: (me: conversation.Me, opts: delivery.DeliveryOptions) => Promise<T>,
-    accept = false,
+    accept: delivery.AcceptKeys = false,
     serialised = true,
   ) {
     const opts: delivery.DeliveryOptions = { acceptChangedRelayKeys: accept };
@@ -295,7 +301,7 @@ export class Client {
   }
 
   /** Publishes our bundle at our relay, pinning its keys; returns the relay's fingerprint. */
-  register(opts: { acceptChangedRelayKeys?: boolean } = {}): Promise<string> {
+  register(opts: { acceptChangedRelayKeys?: delivery.AcceptKeys } = {}): Promise<string> {
     return this.serial(() =>
       this.deliver((me, o) => delivery.register(me, this.now, o), opts.acceptChangedRelayKeys),
     );
@@ -304,7 +310,7 @@ export class Client {
   /** Adds `name@host[:port]` (or a name at our relay) from its relay's directory, verified. */
   addContactFromRelay(
     address: string,
-    opts: { acceptChangedIdentity?: boolean; acceptChangedRelayKeys?: boolean } = {},
+    opts: { acceptChangedIdentity?: boolean; acceptChangedRelayKeys?: delivery.AcceptKeys } = {},
   ): Promise<Contact> {
     return this.serial(() =>
       this.deliver(

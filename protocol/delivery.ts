@@ -22,10 +22,13 @@ import {
   relayFingerprint,
 } from "./relay-client.js";
 
+/** Accept changed relay keys: any (true), or only those with this relay fingerprint. */
+export type AcceptKeys = boolean | string;
+
 export interface DeliveryOptions {
   fetch?: typeof fetch;
   /** Accept relay keys that differ from the pinned ones (after re-verifying the relay). */
-  acceptChangedRelayKeys?: boolean;
+  acceptChangedRelayKeys?: AcceptKeys;
 }
 
 export interface InboxResult {
@@ -45,7 +48,7 @@ async function relayClient(
   const pin = await me.records.relay(url);
   const o: RelayClientOptions = { now, ...(pin ? { pin } : {}) };
   if (opts.fetch) o.fetch = opts.fetch;
-  if (opts.acceptChangedRelayKeys) o.acceptChangedKeys = true;
+  if (opts.acceptChangedRelayKeys) o.acceptChangedKeys = opts.acceptChangedRelayKeys;
   return new RelayClient(url, o);
 }
 

@@ -26,6 +26,9 @@ export const Label = {
   recordAad: "secure-msg/v1/record/",
   recordId: "secure-msg/v1/record-id",
   dekWrap: "secure-msg/v1/keystore/dek",
+  backupKey: "secure-msg/v1/backup/key",
+  backupCheck: "secure-msg/v1/backup/check",
+  backupAad: "secure-msg/v1/backup",
 } as const;
 
 export function sha256(...parts: Uint8Array[]): Uint8Array {

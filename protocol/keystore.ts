@@ -50,13 +50,18 @@ interface Header {
   wrapped: Uint8Array;
 }
 
-function checkParams(p: KdfParams, code: "INVALID_ARGUMENT" | "BAD_ENCODING"): KdfParams {
+/** Checks Argon2id parameters against the accepted bounds (§8.2); also used by backup.ts. */
+export function checkParams(
+  p: KdfParams,
+  code: "INVALID_ARGUMENT" | "BAD_ENCODING",
+  what = "keystore",
+): KdfParams {
   for (const k of ["m", "t", "p"] as const) {
     const [lo, hi] = KDF_LIMITS[k];
     if (!Number.isInteger(p[k]) || p[k] < lo || p[k] > hi)
-      fail(code, `keystore: Argon2id ${k} out of range`);
+      fail(code, `${what}: Argon2id ${k} out of range`);
   }
-  if (p.m < 8 * p.p) fail(code, "keystore: Argon2id memory must be at least 8 KiB per lane");
+  if (p.m < 8 * p.p) fail(code, `${what}: Argon2id memory must be at least 8 KiB per lane`);
   return p;
 }
 
@@ -101,7 +106,8 @@ async function readHeader(storage: StorageAdapter): Promise<Header> {
   }
 }
 
-async function deriveKek(
+/** Argon2id over the NFC-normalised password (§8.2); also used by backup.ts. */
+export async function deriveKek(
   password: string,
   salt: Uint8Array,
   params: KdfParams,
@@ -152,11 +158,11 @@ async function unwrap(h: Header, password: string): Promise<Uint8Array> {
 
 // --- record values: JSON with byte arrays as {"$b": base64} ------------------------------
 
-function toJson(value: unknown): string {
+export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? { $b: base64.encode(v) } : v));
 }
 
-function fromJson(text: string): unknown {
+export function fromJson(text: string): unknown {
   return JSON.parse(text, (_k, v) =>
     v !== null && typeof v === "object" && typeof v.$b === "string" && Object.keys(v).length === 1
       ? base64.decode(v.$b)

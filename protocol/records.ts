@@ -96,6 +96,10 @@ export class Records {
     return this.keystore.get<RelayPin>(this.keystore.blind("relay", url));
   }
 
+  relays(): Promise<RelayPin[]> {
+    return this.all<RelayPin>("relay/");
+  }
+
   message(id: string): Promise<MessageRecord | undefined> {
     return this.keystore.get<MessageRecord>(this.keystore.blind("message", id));
   }
@@ -169,6 +173,11 @@ export class Batch {
   message(m: Omit<MessageRecord, "seq">): this {
     this.seq = this.records.nextSeq();
     return this.put("message", m.id, { ...m, seq: this.seq });
+  }
+  /** Adds a message with the place it had in another copy of this history (a restore). */
+  restoreMessage(m: MessageRecord): this {
+    this.seq = Math.max(this.seq, m.seq);
+    return this.put("message", m.id, m);
   }
   /** Rewrites a stored message (its delivery state), keeping its place. */
   updateMessage(m: MessageRecord): this {

@@ -41,7 +41,7 @@ export interface VerifiedMessage {
 export interface RelayClientOptions {
   pin?: RelayPin;
   /** Accept keys that differ from the pin (the user re-verified the relay). */
-  acceptChangedKeys?: boolean;
+  acceptChangedKeys?: boolean | string;
   fetch?: typeof fetch;
   now?: () => number;
   timeoutMs?: number;
@@ -174,7 +174,12 @@ export class RelayClient {
     const hybrid = d(info.keys.hybrid);
     const ed = d(info.keys.ed25519);
     if (this.pin && !(equal(this.pin.hybrid, hybrid) && equal(this.pin.ed25519, ed))) {
-      if (!this.opts.acceptChangedKeys)
+      const accept = this.opts.acceptChangedKeys;
+      // A fingerprint accepts exactly the keys the user was shown, not whatever comes next.
+      if (
+        !accept ||
+        (typeof accept === "string" && accept !== relayFingerprint({ hybrid, ed25519: ed }))
+      )
         fail(
           "RELAY_KEY_CHANGED",
           `the relay at ${this.url} has new keys: it may be an impostor; accept only after checking its fingerprint`,

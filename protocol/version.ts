@@ -13,6 +13,7 @@ export const TYPE_SESSION_MESSAGE = 0x02;
 export const TYPE_BUNDLE = 0x03;
 export const TYPE_KEYSTORE_HEADER = 0x04;
 export const TYPE_RECORD = 0x05;
+export const TYPE_BACKUP = 0x06;
 
 export function checkVersion(v: number): void {
   if (v < MIN_VERSION || v > MAX_VERSION)

@@ -17,6 +17,7 @@ import {
 } from "../protocol/relay-api.js";
 import { ED25519_PUBLIC_LENGTH, ed25519 } from "../protocol/sign.js";
 import { relayFail } from "./errors.js";
+import { readBody } from "./json.js";
 import type { RelayStore, StoredEntry } from "./storage/types.js";
 
 export interface AuthEnv {
@@ -52,7 +53,7 @@ export function requestAuth(opts: {
       return relayFail("STALE_REQUEST", "request time is outside the allowed clock window");
     const user = await opts.store.getEntry(name);
     if (!user) return relayFail("UNAUTHORIZED", "unknown user or bad signature");
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c);
     const url = new URL(c.req.url);
     const signed = requestBody({
       method: c.req.method,

@@ -4,6 +4,22 @@ import type { z } from "zod";
 import { base64url } from "../protocol/bytes.js";
 import { relayFail } from "./errors.js";
 
+/**
+ * Rethrows a failure to read the request body, except that a client hanging up before
+ * its body was complete is a bad request, not a fault of the relay: nobody is left to
+ * read the answer, but it must not be logged or counted as an internal error (anyone
+ * could flood the error log with it). Node fails the body with ECONNRESET ("aborted").
+ */
+export function cutOff(e: unknown): never {
+  if (e instanceof Error && (e as NodeJS.ErrnoException).code === "ECONNRESET")
+    relayFail("BAD_REQUEST", "the request body was cut off");
+  throw e;
+}
+
+export async function readBody(c: Context): Promise<Uint8Array> {
+  return new Uint8Array(await c.req.arrayBuffer().catch(cutOff));
+}
+
 export async function readJson<S extends z.ZodType>(
   c: Context,
   schema: S,
@@ -12,7 +28,7 @@ export async function readJson<S extends z.ZodType>(
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json(\s*;|$)/i.test(type))
     relayFail("UNSUPPORTED_MEDIA_TYPE", "send application/json");
-  const bytes = raw ?? new Uint8Array(await c.req.arrayBuffer());
+  const bytes = raw ?? (await readBody(c));
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));

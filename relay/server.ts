@@ -7,19 +7,24 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import pino from "pino";
+import { base64url } from "../protocol/bytes.js";
 import { checkRelayUrl } from "../protocol/identity.js";
 import { isLoopback } from "../protocol/relay-api.js";
 import { createApp } from "./app.js";
 import { DEFAULTS, type RelayConfig } from "./config.js";
+import { EventHub } from "./events.js";
 import { checkRelayKey } from "./rekey.js";
 import { RelaySigner } from "./signer.js";
+import { PostgresStore } from "./storage/postgres.js";
 import { SqliteStore } from "./storage/sqlite.js";
 import type { RelayStore } from "./storage/types.js";
 
 export interface ServeOptions {
   host: string;
   port: number;
+  /** Holds the key file, and the SQLite database unless `databaseUrl` is given. */
   dataDir: string;
+  /** postgres://user@host:port/database[?schema=NAME]: use PostgreSQL instead of SQLite. */
   databaseUrl?: string;
   /** The URL clients use; defaults to http://host:port. */
   publicUrl?: string;
@@ -47,14 +52,12 @@ const EXPIRE_EVERY_MS = 60_000;
 const DRAIN_MS = 2_000;
 
 async function openStore(o: ServeOptions): Promise<RelayStore> {
-  if (o.databaseUrl)
-    throw new Error("the PostgreSQL backend is not built yet: run without --database-url");
+  if (o.databaseUrl) return PostgresStore.open(o.databaseUrl);
   return SqliteStore.open(join(o.dataDir, "relay.db"));
 }
 
 export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
   const logger = pino({ level: o.logLevel ?? "info", base: { service: "secure-msg-relay" } });
-  if (o.databaseUrl) await openStore(o); // refuse before creating anything
   await mkdir(o.dataDir, { recursive: true, mode: 0o700 });
   const { signer, created } = await RelaySigner.loadOrCreate(
     o.keyFile ?? join(o.dataDir, "relay.key"),
@@ -70,7 +73,20 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
   if (rekeyed)
     logger.warn({ event: "rekey" }, "the data folder was re-signed with a new relay key");
   const config: RelayConfig = { ...DEFAULTS, ...o.config, url: "" };
-  const { app } = createApp({ store, signer, config, logger, processMetrics: true });
+  // Several processes on one database: deposits made by the others reach this one's
+  // event streams through the store (PostgreSQL LISTEN/NOTIFY).
+  const events = new EventHub();
+  let unsubscribe: (() => Promise<void>) | undefined;
+  try {
+    unsubscribe = await store.subscribe?.(
+      (n) => events.publish(n.to, { id: base64url.encode(n.id), index: n.index }),
+      (e) => logger.warn({ event: "fan-out", err: (e as Error).message }, "fan-out failed"),
+    );
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const { app } = createApp({ store, signer, config, events, logger, processMetrics: true });
 
   const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
   try {
@@ -115,13 +131,20 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       await closed;
       clearTimeout(timer);
+      await unsubscribe?.();
       await store.close();
       logger.info({ event: "stopped" }, "relay stopped");
     })();
     return closing;
   };
+  // Never the database URL: it may hold a password.
   logger.info(
-    { event: "started", url: config.url, fingerprint: signer.fingerprint },
+    {
+      event: "started",
+      url: config.url,
+      fingerprint: signer.fingerprint,
+      storage: store instanceof PostgresStore ? `postgresql (schema ${store.schema})` : "sqlite",
+    },
     "relay started",
   );
   return {

@@ -23,6 +23,7 @@ import { Keystore } from "../protocol/keystore.js";
 import * as ratchet from "../protocol/ratchet.js";
 import { HybridSigner } from "../protocol/sign.js";
 import { MemoryStorage } from "../protocol/storage.js";
+import { backupVectors } from "./vectors-backup.js";
 
 // --- deterministic randomness ----------------------------------------------------------
 const stream = shake256.create({ dkLen: 1 << 30 });
@@ -340,3 +341,6 @@ const bobBundle: Bundle = await signBundle(bob, {
     ],
   );
 }
+
+// --- account backup (scripts/vectors-backup.ts) ---------------------------------------------
+await backupVectors(write, NOW);

@@ -4,10 +4,12 @@
  */
 import { join } from "node:path";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { checkSchema, parseDatabaseUrl } from "../../relay/storage/postgres-url.js";
 import { EXIT_FAILURE } from "../exit.js";
 import { Failure } from "../failure.js";
 import { RELAY_HELP } from "../help.js";
 import { note, out } from "../output.js";
+import { UsageError } from "../usage-error.js";
 
 export const DEFAULT_DATA = "./.data/relay";
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -33,6 +35,19 @@ function positive(value: string, flag: string, max: number): number {
   return Number(value);
 }
 
+/**
+ * Checked before the relay loads, so that a mistyped URL is a usage error (exit 2). Not a
+ * commander argParser: commander would print the value, and the URL may hold a password.
+ */
+function checkDatabaseUrl(value: string): void {
+  try {
+    const { schema } = parseDatabaseUrl(value);
+    if (schema !== undefined) checkSchema(schema);
+  } catch (e) {
+    throw new UsageError(`invalid --database-url: ${(e as Error).message}`);
+  }
+}
+
 function parsePort(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535)
     throw new InvalidArgumentError("a port is a number from 0 to 65535.");
@@ -56,11 +71,17 @@ export function addRelayCommand(program: Command): void {
         .default(DEFAULT_DATA),
     )
     .addOption(
-      new Option("--database-url <url>", "PostgreSQL database (not available yet)").env(
-        "DATABASE_URL",
-      ),
+      new Option(
+        "--database-url <url>",
+        "PostgreSQL instead of SQLite, for several relay processes: postgres://user@host/db[?schema=NAME]",
+      ).env("DATABASE_URL"),
     )
-    .option("--public-url <url>", "the URL clients use, when not http://HOST:PORT (a proxy)")
+    .addOption(
+      new Option(
+        "--public-url <url>",
+        "the URL clients use, when not http://HOST:PORT (a proxy)",
+      ).env("SECURE_MSG_PUBLIC_URL"),
+    )
     .addOption(
       new Option("--message-ttl <days>", "delete unread messages after this many days")
         .env("SECURE_MSG_MESSAGE_TTL_DAYS")
@@ -88,6 +109,7 @@ export function addRelayCommand(program: Command): void {
     .addOption(
       new Option("--metrics <who>", "who may read /metrics")
         .choices(["loopback", "public", "off"])
+        .env("SECURE_MSG_METRICS")
         .default("loopback"),
     )
     .option(
@@ -120,6 +142,7 @@ function startFailure(e: unknown, o: RelayOptions): unknown {
 async function relay(o: RelayOptions): Promise<void> {
   // First of all: the database, its journal and the key file are the owner's alone (0600).
   process.umask(0o077);
+  if (o.databaseUrl) checkDatabaseUrl(o.databaseUrl);
   const { startRelay } = await import("../../relay/server.js");
   const keyFile = join(o.data, "relay.key");
   const running = await startRelay({
@@ -142,7 +165,7 @@ async function relay(o: RelayOptions): Promise<void> {
     throw startFailure(e, o);
   });
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
-  out(`listening on ${o.publicUrl ? `http://${host}:${o.port}` : running.url}\n`);
+  out(`listening on ${o.publicUrl ? `http://${host}:${running.port}` : running.url}\n`);
   if (o.publicUrl) out(`public url: ${running.url}\n`);
   out(`relay fingerprint: ${running.fingerprint}\n`);
   if (running.rekeyed) note("re-signed the data folder with the new relay key");

@@ -6,13 +6,21 @@
 import { armor } from "../../protocol/armor.js";
 import { fail, ProtocolError } from "../../protocol/errors.js";
 import type { RequestOf, RequestType, Responses } from "../shared/messages.js";
+import { backupHandlers } from "./backup.js";
 import * as views from "./conversations.js";
 import type { Inbox } from "./inbox.js";
+import type { Insertions } from "./insertions.js";
+import { checkReviewed, keyChangeHandlers, lookUpReviewed, withKeyChanges } from "./key-changes.js";
+import { pageHandlers } from "./page-handlers.js";
 import { type Session, unlockedState } from "./session.js";
+import type { Sites } from "./sites.js";
 
 export interface Context {
   session: Session;
   inbox: Inbox;
+  /** Page actions and site access (main.ts wires them; tests that need them do too). */
+  insertions?: Insertions;
+  sites?: Sites;
 }
 
 export type Handler<T extends RequestType> = (
@@ -61,14 +69,15 @@ export const handlers = {
     return session.state();
   },
 
-  contacts: async (_r, { session }) => (await session.require()).contacts(),
+  contacts: async (_r, { session }) =>
+    withKeyChanges(session, await (await session.require()).contacts()),
 
   async addContact({ address, bundle, acceptChangedIdentity }, { session }) {
     const client = await session.require();
     const opts = { acceptChangedIdentity: acceptChangedIdentity === true };
     if (bundle !== undefined && address === undefined) return client.addContact(bundle, opts);
     if (address !== undefined && bundle === undefined)
-      return client.addContactFromRelay(address, opts);
+      return lookUpReviewed(session, client, address, opts.acceptChangedIdentity);
     return fail("INVALID_ARGUMENT", "give either an address or a bundle");
   },
 
@@ -80,7 +89,11 @@ export const handlers = {
 
   contact: async ({ address }, { session }) => (await session.require()).contact(address),
 
-  send: async ({ to, text }, { session }) => (await session.require()).send(to, text),
+  async send({ to, text }, { session }) {
+    const client = await session.require();
+    await checkReviewed(session, client, to);
+    return client.send(to, text);
+  },
 
   async fetch(_r, { session, inbox }) {
     const result = await inbox.fetch(await session.require());
@@ -112,7 +125,9 @@ export const handlers = {
     }),
 
   async encryptFor({ to, text, compact }, { session }) {
-    const { envelope } = await (await session.require()).encrypt(to, text);
+    const client = await session.require();
+    await checkReviewed(session, client, to);
+    const { envelope } = await client.encrypt(to, text);
     return armor("MESSAGE", envelope, { compact });
   },
 
@@ -120,4 +135,8 @@ export const handlers = {
     views.decryptArmor(await session.require(), armor),
 
   exportBundle: async (_r, { session }) => (await session.require()).exportBundle(),
+
+  ...pageHandlers,
+  ...backupHandlers,
+  ...keyChangeHandlers,
 } satisfies { [T in RequestType]: Handler<T> };

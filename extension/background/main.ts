@@ -11,8 +11,11 @@ import { dispatch } from "./dispatch.js";
 import type { Context } from "./handlers.js";
 import { IdbStorage } from "./idb-storage.js";
 import { Inbox } from "./inbox.js";
+import { Insertions } from "./insertions.js";
+import { createMenus, onCommand, onMenuClick } from "./menus.js";
 import { isRequest } from "./schema.js";
 import { Session } from "./session.js";
+import { Sites } from "./sites.js";
 
 const browser: BrowserApi = globalThis.chrome;
 
@@ -21,7 +24,14 @@ const browser: BrowserApi = globalThis.chrome;
 const session = new Session(IdbStorage.open(), browser, {
   fetch: (input, init) => globalThis.fetch(input, init),
 });
-const ctx: Context = { session, inbox: new Inbox(session, browser) };
+// Removing a watched site keeps the host permission of a relay the extension talks to.
+const relays = async () => [
+  (await session.settings()).relay,
+  ...((await session.client())?.relay ?? []),
+];
+const insertions = new Insertions(chrome, session);
+const sites = new Sites(chrome, relays);
+const ctx: Context = { session, inbox: new Inbox(session, browser), insertions, sites };
 
 void session.start();
 
@@ -35,9 +45,23 @@ chrome.alarms.onAlarm.addListener((alarm) => {
   void onAlarm(ctx, alarm.name);
 });
 
+// Page actions: a menu click or a command grants activeTab for the tab (menus.ts).
+chrome.contextMenus.onClicked.addListener((info, tab) => {
+  void onMenuClick(insertions, info, tab);
+});
+chrome.commands.onCommand.addListener((command, tab) => {
+  void onCommand(insertions, command, tab);
+});
+// The watched sites follow the granted host permissions, wherever they are changed.
+chrome.permissions.onAdded.addListener(() => void sites.sync());
+chrome.permissions.onRemoved.addListener(() => void sites.sync());
+
 chrome.runtime.onInstalled.addListener(() => {
   void setUpAlarms(browser);
+  void createMenus(chrome.contextMenus);
+  void sites.sync();
 });
 chrome.runtime.onStartup.addListener(() => {
   void setUpAlarms(browser);
+  void sites.sync();
 });

@@ -33,6 +33,24 @@ export const RequestSchema = z.discriminatedUnion("type", [
   only("encryptFor").extend({ to: s, text: s, compact: z.boolean() }),
   only("decryptArmor").extend({ armor: s }),
   only("exportBundle"),
+  only("insertion").extend({ id: s }),
+  only("encryptSelection").extend({ id: s, to: s }),
+  only("composeInsert").extend({ id: s, to: s, text: s }),
+  only("cancelInsertion").extend({ id: s }),
+  only("openUnlock"),
+  only("sites"),
+  only("addSite").extend({ site: s }),
+  only("removeSite").extend({ site: s }),
+  only("exportBackup").extend({ password: s, backupPassword: s }),
+  // Base64 of a backup file: at most 64 MiB of ciphertext, with room for armor.
+  only("importBackup").extend({
+    data: s.max(128 * 1024 * 1024),
+    password: s,
+    currentPassword: s.optional(),
+  }),
+  only("keepContactKey").extend({ address: s }),
+  only("relayKey").extend({ url: s }),
+  only("acceptRelayKey").extend({ url: s, fingerprint: s }),
 ]);
 
 type Equal<A, B> =

@@ -4,13 +4,16 @@
  * resumes without the password. Locking wipes both. Auto-lock is the "auto-lock" alarm,
  * pushed back by every request; an alarm survives the worker being stopped.
  */
+import { openBackup, type Restored, restoreBackup } from "../../protocol/backup.js";
 import { base64, wipe } from "../../protocol/bytes.js";
 import { Client, type ClientOptions } from "../../protocol/client.js";
 import { fail, ProtocolError } from "../../protocol/errors.js";
 import { Keystore } from "../../protocol/keystore.js";
 import type { StorageAdapter } from "../../protocol/storage.js";
 import type { Settings, State, UnlockedState } from "../shared/messages.js";
+import { replacing } from "./backup.js";
 import type { BrowserApi } from "./browser.js";
+import { KeyChanges } from "./key-changes.js";
 import { ReadMarks } from "./read-marks.js";
 import { loadSettings, saveSettings } from "./settings.js";
 
@@ -30,6 +33,7 @@ export function unlockedState(c: Client): UnlockedState {
 export class Session {
   #client: Client | null = null;
   #marks: ReadMarks | null = null;
+  #changes: KeyChanges | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   private readonly storage: Promise<StorageAdapter>;
 
@@ -63,6 +67,11 @@ export class Session {
     return (await this.client()) ?? fail("LOCKED", "the extension is locked");
   }
 
+  /** Contacts whose changed key waits for review (after `require`), key-changes.ts. */
+  keyChanges(): KeyChanges {
+    return this.#changes ?? fail("LOCKED", "the extension is locked");
+  }
+
   /** The read marks of the unlocked account (after `require`). */
   marks(): ReadMarks {
     return this.#marks ?? fail("LOCKED", "the extension is locked");
@@ -89,6 +98,49 @@ export class Session {
       const opened = await Client.open(await this.storage, password, this.opts);
       await this.install(opened, true);
       return opened;
+    });
+  }
+
+  /** What the Client gets (Argon2id cost, fetch): for backups and relay checks too. */
+  get options(): ClientOptions {
+    return this.opts;
+  }
+
+  /** WRONG_PASSWORD unless `password` opens this account: asked again before a backup. */
+  async checkPassword(password: string): Promise<void> {
+    (await Keystore.unlock(await this.storage, password)).lock();
+  }
+
+  /**
+   * Restores an account from a backup (protocol §14) and unlocks it, protected by the
+   * backup's password. With `replace`, the current account's records are deleted in the
+   * same atomic write (backup.ts); otherwise the storage must hold no account.
+   */
+  restore(
+    input: Uint8Array | string,
+    password: string,
+    replace: boolean,
+  ): Promise<{ client: Client; restored: Omit<Restored, "dek"> }> {
+    return this.serial(async () => {
+      const storage = await this.storage;
+      if (replace) {
+        // Check the file first, then lock: the old account must write nothing more (its
+        // records would outlive it, under a DEK that no longer opens anything).
+        await openBackup(input, password);
+        await this.forget();
+      }
+      const target = replace ? await replacing(storage) : storage;
+      const { dek, ...restored } = await restoreBackup(target, input, password, {
+        ...(this.opts.kdf ? { kdf: this.opts.kdf } : {}),
+      });
+      try {
+        await this.forget();
+        const client = await Client.resume(storage, dek, this.opts);
+        await this.install(client, true);
+        return { client, restored };
+      } finally {
+        wipe(dek);
+      }
     });
   }
 
@@ -155,9 +207,11 @@ export class Session {
     const dek = c.exportDek();
     try {
       const marks = await ReadMarks.open(await this.storage, dek);
+      const changes = await KeyChanges.open(await this.storage, dek);
       if (fresh) await this.browser.storage.session.set({ [DEK_KEY]: base64.encode(dek) });
       this.#client = c;
       this.#marks = marks;
+      this.#changes = changes;
     } catch (e) {
       c.lock();
       throw e;
@@ -170,8 +224,10 @@ export class Session {
   private async forget(): Promise<void> {
     this.#client?.lock();
     this.#marks?.lock();
+    this.#changes?.lock();
     this.#client = null;
     this.#marks = null;
+    this.#changes = null;
     await this.browser.storage.session.remove(DEK_KEY);
     await this.browser.alarms.clear(AUTO_LOCK_ALARM);
   }

@@ -9,10 +9,15 @@
  * scripts cannot reach the frame element through `host.shadowRoot`. (Playwright can still
  * click it: a click on the host lands on the button, which fills the host.)
  *
- * Limitation: a block must sit in a single text node (as in a <pre> or a textarea-free
- * paragraph); a block split across elements (e.g. by <br>) is not found.
+ * A block split across elements (lines separated by <br>, or a <div> per line as webmail
+ * shows them) is found in the nearest container that holds it whole, read with <br> and
+ * block elements as line breaks (split-armor.ts); only that armor goes to the frame.
+ *
+ * The script may run twice in a frame (the manifest's local-host entry and a site the
+ * user added, or "allow all"): both share this isolated world, so the second one stops.
  */
 import { findArmor } from "../../protocol/armor.js";
+import { BEGIN_MARK, splitArmor } from "./split-armor.js";
 
 const HOST_TAG = "secure-msg-decrypt";
 const FRAME = "extension/frames/decrypt.html";
@@ -62,6 +67,18 @@ function scanText(node: Text): void {
   const data = node.data;
   if (!data.includes("SECURE-MSG")) return;
   const blocks = findArmor(data).filter((b) => b.kind === "MESSAGE");
+  if (blocks.length === 0 && data.includes(BEGIN_MARK)) {
+    // The start of a block whose lines sit in other nodes.
+    const found = splitArmor(
+      node,
+      (el) => (el instanceof HTMLElement && el.isContentEditable) || hosts.has(el),
+    );
+    if (!found) return;
+    const control = makeControl(found.armor);
+    if (found.container === document.body) found.container.append(control);
+    else found.container.after(control);
+    return;
+  }
   // From the last block back, so earlier offsets stay valid while the node is split.
   for (let i = blocks.length - 1; i >= 0; i--) {
     const b = blocks[i]!;
@@ -100,7 +117,9 @@ function queue(node: Node): void {
   setTimeout(flush, THROTTLE_MS);
 }
 
-if (document.body) {
+const loaded = globalThis as { __secureMsgContent?: boolean };
+if (document.body && !loaded.__secureMsgContent) {
+  loaded.__secureMsgContent = true;
   scan(document.body);
   new MutationObserver((records) => {
     for (const r of records) {

@@ -45,6 +45,8 @@ export function useApi(): Api {
 export interface Problem {
   code: string;
   text: string;
+  /** The error's own first line, for what the calm text leaves out (a relay's URL). */
+  message?: string;
 }
 
 const FRIENDLY: Partial<Record<string, string>> = {
@@ -61,7 +63,7 @@ const FRIENDLY: Partial<Record<string, string>> = {
 
 export function toProblem(e: unknown): Problem {
   if (ProtocolError.is(e) || ExtensionError.is(e)) {
-    return { code: e.code, text: FRIENDLY[e.code] ?? firstLine(e.message) };
+    return { code: e.code, text: FRIENDLY[e.code] ?? firstLine(e.message), message: e.message };
   }
   return { code: "INTERNAL", text: FRIENDLY.INTERNAL ?? "" };
 }

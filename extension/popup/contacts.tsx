@@ -3,18 +3,24 @@
  * safety number to compare out of band, and marking it verified. A changed identity key is
  * never accepted silently: the user sees a loud warning and must choose to accept it.
  */
-import { useEffect, useState } from "preact/hooks";
-import type { Contact } from "../../protocol/contacts.js";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ProtocolError } from "../../protocol/errors.js";
-import type { ContactDetail } from "../shared/messages.js";
+import type { ContactDetail, ContactSummary } from "../shared/messages.js";
 import { useApi } from "./api.js";
 import { ErrorLine, useAction } from "./ui.js";
 
-export function Contacts({ onMessage }: { onMessage: (address: string) => void }) {
+export function Contacts({
+  onMessage,
+  review,
+}: {
+  onMessage: (address: string) => void;
+  /** A contact whose changed key the user came to review: its warning gets the focus. */
+  review?: string;
+}) {
   const api = useApi();
-  const [list, setList] = useState<Contact[] | null>(null);
+  const [list, setList] = useState<ContactSummary[] | null>(null);
   const [address, setAddress] = useState("");
-  const [changed, setChanged] = useState<string | null>(null);
+  const [changed, setChanged] = useState<string | null>(review ?? null);
   const { busy, problem, setProblem, run } = useAction();
 
   async function load() {
@@ -25,14 +31,16 @@ export function Contacts({ onMessage }: { onMessage: (address: string) => void }
     load();
   }, [api]);
 
-  async function add(acceptChangedIdentity: boolean) {
+  async function add() {
     const who = address.trim();
     setChanged(null);
     try {
-      await api.addContact({ address: who, acceptChangedIdentity });
+      await api.addContact({ address: who, acceptChangedIdentity: false });
     } catch (e) {
+      // The worker now holds sends to this contact until the review below is done.
       if (ProtocolError.is(e, "IDENTITY_CHANGED")) setChanged(who);
       else await run(() => Promise.reject(e));
+      await load();
       return;
     }
     setAddress("");
@@ -47,7 +55,7 @@ export function Contacts({ onMessage }: { onMessage: (address: string) => void }
         class="row"
         onSubmit={(e) => {
           e.preventDefault();
-          add(false);
+          add();
         }}
       >
         <label class="grow">
@@ -63,26 +71,17 @@ export function Contacts({ onMessage }: { onMessage: (address: string) => void }
           Add contact
         </button>
       </form>
-      {changed && (
-        <div class="warning" role="alert">
-          <p>
-            <strong>Warning: the identity key of {changed} has changed.</strong> This can mean they
-            reinstalled, or that someone is impersonating them. Compare the safety number with them
-            before you trust it. <code>(IDENTITY_CHANGED)</code>
-          </p>
-          <button type="button" onClick={() => add(true)}>
-            Accept the new key
-          </button>
-          <button type="button" onClick={() => setChanged(null)}>
-            Keep the old key
-          </button>
-        </div>
-      )}
       <ErrorLine problem={problem} />
       {list?.length === 0 && <p class="hint">No contacts yet.</p>}
       <ul class="list" aria-label="Contacts">
         {list?.map((c) => (
-          <ContactItem key={c.address} contact={c} onMessage={onMessage} />
+          <ContactItem
+            key={c.address}
+            contact={c}
+            onMessage={onMessage}
+            onReviewed={load}
+            focus={changed !== null && (c.address === changed || c.name === changed)}
+          />
         ))}
       </ul>
     </div>
@@ -92,9 +91,13 @@ export function Contacts({ onMessage }: { onMessage: (address: string) => void }
 function ContactItem({
   contact,
   onMessage,
+  onReviewed,
+  focus,
 }: {
-  contact: Contact;
+  contact: ContactSummary;
   onMessage: (address: string) => void;
+  onReviewed: () => void;
+  focus: boolean;
 }) {
   const api = useApi();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
@@ -112,6 +115,9 @@ function ContactItem({
   const c = detail ?? contact;
   return (
     <li class="contact">
+      {contact.keyChanged && (
+        <KeyChangedWarning address={contact.address} focus={focus} onReviewed={onReviewed} />
+      )}
       <p class="row">
         <strong class="peer">{c.name || c.address}</strong>
         {c.verified ? <span class="verified">Verified</span> : <span class="hint">Unverified</span>}
@@ -139,5 +145,55 @@ function ContactItem({
         </button>
       </p>
     </li>
+  );
+}
+
+/**
+ * A contact whose identity key changed (IDENTITY_CHANGED): sending waits until the user
+ * accepts the new key (the contact becomes unverified) or keeps the old one.
+ */
+function KeyChangedWarning({
+  address,
+  focus,
+  onReviewed,
+}: {
+  address: string;
+  focus: boolean;
+  onReviewed: () => void;
+}) {
+  const api = useApi();
+  const box = useRef<HTMLDivElement>(null);
+  const { busy, problem, run } = useAction();
+
+  useEffect(() => {
+    if (focus) box.current?.focus();
+  }, [focus]);
+
+  async function decide(accept: boolean) {
+    const done = await run(async () => {
+      if (accept) await api.addContact({ address, acceptChangedIdentity: true });
+      else await api.keepContactKey({ address });
+      return true;
+    });
+    if (done) onReviewed();
+  }
+
+  return (
+    <div class="warning" role="alert" tabIndex={-1} ref={box}>
+      <p>
+        <strong>Warning: the identity key of {address} has changed.</strong> This can mean they
+        reinstalled, or that someone is impersonating them. Compare the safety number with them
+        before you trust it. Sending to them waits until you choose. <code>(IDENTITY_CHANGED)</code>
+      </p>
+      <ErrorLine problem={problem} />
+      <p class="row">
+        <button type="button" onClick={() => decide(true)} disabled={busy}>
+          Accept the new key
+        </button>
+        <button type="button" onClick={() => decide(false)} disabled={busy}>
+          Keep the old key
+        </button>
+      </p>
+    </div>
   );
 }

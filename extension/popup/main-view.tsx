@@ -1,5 +1,5 @@
 /** The unlocked popup: navigation between Inbox, Contacts and Settings, and Lock. */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { State, UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
 import { Compose } from "./compose.js";
@@ -10,7 +10,7 @@ import { Thread } from "./thread.js";
 import { ErrorLine, useAction } from "./ui.js";
 
 type View =
-  | { name: "inbox" | "contacts" | "settings" }
+  | { name: "inbox" | "contacts" | "settings"; review?: string }
   | { name: "compose"; to?: string }
   | { name: "thread"; peer: string };
 
@@ -31,6 +31,17 @@ export function MainView({
   const [view, setView] = useState<View>({ name: "inbox" });
   const { busy, problem, run } = useAction();
   const tab = view.name === "compose" || view.name === "thread" ? "inbox" : view.name;
+  const content = useRef<HTMLElement>(null);
+
+  // Opening a thread or going Back removes the control that had the focus: put it on the
+  // new screen's heading (or its first field), so a keyboard user is not sent to the top.
+  useEffect(() => {
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    const target = content.current?.querySelector<HTMLElement>("h2, input:not([readonly])");
+    if (target?.tagName === "H2") target.tabIndex = -1;
+    target?.focus();
+  }, [view]);
 
   async function lock() {
     const state = await run(() => api.lock());
@@ -58,7 +69,7 @@ export function MainView({
         </button>
       </header>
       <ErrorLine problem={problem} />
-      <section class="content">
+      <section class="content" ref={content}>
         {view.name === "inbox" && (
           <Inbox
             onOpen={(peer) => setView({ name: "thread", peer })}
@@ -66,18 +77,26 @@ export function MainView({
           />
         )}
         {view.name === "thread" && (
-          <Thread peer={view.peer} onBack={() => setView({ name: "inbox" })} />
+          <Thread
+            peer={view.peer}
+            onBack={() => setView({ name: "inbox" })}
+            onReview={(address) => setView({ name: "contacts", review: address })}
+          />
         )}
         {view.name === "compose" && (
           <Compose
             {...(view.to !== undefined ? { to: view.to } : {})}
             onSent={(to) => setView({ name: "thread", peer: to })}
+            onReview={(address) => setView({ name: "contacts", review: address })}
           />
         )}
         {view.name === "contacts" && (
-          <Contacts onMessage={(to) => setView({ name: "compose", to })} />
+          <Contacts
+            onMessage={(to) => setView({ name: "compose", to })}
+            {...(view.review !== undefined ? { review: view.review } : {})}
+          />
         )}
-        {view.name === "settings" && <Settings account={account} />}
+        {view.name === "settings" && <Settings account={account} onAccount={onLocked} />}
       </section>
     </div>
   );

@@ -1,7 +1,13 @@
-/** First run: create the account (keys, Argon2id-wrapped keystore, relay registration). */
+/**
+ * First run: create the account (keys, Argon2id-wrapped keystore, relay registration), or
+ * import one from a backup. The relay is chosen here and only here: it is part of the
+ * account's address (`name@host`), so an account never moves to another relay.
+ */
 import { useEffect, useState } from "preact/hooks";
 import type { UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
+import { ImportBackup } from "./backup.js";
+import { askRelayAccess } from "./relay-access.js";
 import { ErrorLine, InvalidLine, NewPasswordField, useAction } from "./ui.js";
 
 /** The worker enforces the same minimum (background/handlers.ts). */
@@ -17,6 +23,26 @@ export function strength(password: string): "too short" | "weak" | "fair" | "str
 }
 
 export function Onboarding({ onDone }: { onDone: (state: UnlockedState) => void }) {
+  const [importing, setImporting] = useState(false);
+  return (
+    <div class="screen">
+      {importing ? (
+        <section class="screen" aria-labelledby="restore-title">
+          <h2 id="restore-title">Restore your account</h2>
+          <ImportBackup onDone={(state) => onDone(state)} />
+        </section>
+      ) : (
+        <CreateAccount onDone={onDone} />
+      )}
+      <p class="hint">{importing ? "No backup?" : "Have a backup file?"}</p>
+      <button type="button" onClick={() => setImporting(!importing)}>
+        {importing ? "Create a new account instead" : "Import backup"}
+      </button>
+    </div>
+  );
+}
+
+function CreateAccount({ onDone }: { onDone: (state: UnlockedState) => void }) {
   const api = useApi();
   const [relay, setRelay] = useState("");
   const [name, setName] = useState("");
@@ -44,6 +70,11 @@ export function Onboarding({ onDone }: { onDone: (state: UnlockedState) => void 
       return;
     }
     setInvalid(null);
+    // A relay other than the local host needs the user's permission, asked in this click.
+    if (!(await askRelayAccess(relay.trim()))) {
+      setInvalid("The extension needs your permission to reach this relay.");
+      return;
+    }
     const state = await run(() =>
       api.createAccount({ relay: relay.trim(), name: name.trim(), password }),
     );

@@ -2,10 +2,19 @@
 import { useEffect, useState } from "preact/hooks";
 import type { Settings as SettingsValue, UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
+import { ExportBackup, ImportBackup } from "./backup.js";
 import { MIN_PASSWORD } from "./onboarding.js";
+import { Sites } from "./sites.js";
 import { ErrorLine, InvalidLine, NewPasswordField, useAction } from "./ui.js";
 
-export function Settings({ account }: { account: UnlockedState }) {
+export function Settings({
+  account,
+  onAccount,
+}: {
+  account: UnlockedState;
+  /** The account changed (a backup replaced it). */
+  onAccount?: (state: UnlockedState) => void;
+}) {
   const api = useApi();
   const [settings, setSettings] = useState<SettingsValue | null>(null);
   const [minutes, setMinutes] = useState("");
@@ -54,6 +63,11 @@ export function Settings({ account }: { account: UnlockedState }) {
           )}
         </dd>
       </dl>
+      <p class="hint">
+        The relay is part of your address, so this account stays on it. To use another relay, create
+        a new account there (in a new browser profile, or after replacing this one); your contacts
+        then add the new address.
+      </p>
       <ErrorLine problem={load.problem} />
       <form class="row" onSubmit={submit}>
         <label class="grow">
@@ -76,7 +90,10 @@ export function Settings({ account }: { account: UnlockedState }) {
           Saved.
         </p>
       )}
+      <Sites />
       <ChangePassword />
+      <ExportBackup />
+      <ImportBackup replace onDone={(state) => onAccount?.(state)} />
     </div>
   );
 }

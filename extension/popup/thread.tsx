@@ -5,7 +5,15 @@ import { useApi } from "./api.js";
 import { Compose } from "./compose.js";
 import { ErrorLine, formatTime, useAction } from "./ui.js";
 
-export function Thread({ peer, onBack }: { peer: string; onBack: () => void }) {
+export function Thread({
+  peer,
+  onBack,
+  onReview,
+}: {
+  peer: string;
+  onBack: () => void;
+  onReview?: (address: string) => void;
+}) {
   const api = useApi();
   const [messages, setMessages] = useState<ThreadMessage[] | null>(null);
   const { problem, run } = useAction();
@@ -45,7 +53,7 @@ export function Thread({ peer, onBack }: { peer: string; onBack: () => void }) {
           </li>
         ))}
       </ol>
-      <Compose to={peer} onSent={load} />
+      <Compose to={peer} onSent={load} {...(onReview ? { onReview } : {})} />
     </div>
   );
 }

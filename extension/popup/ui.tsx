@@ -1,14 +1,20 @@
 /** Small pieces shared by the screens: the error line and an async-action helper. */
 import { useState } from "preact/hooks";
 import { type Problem, toProblem } from "./api.js";
+import { RelayKeyChanged } from "./relay-key.js";
 
 export function ErrorLine({ problem }: { problem: Problem | null }) {
   if (!problem) return null;
-  return (
+  const line = (
     <p class="error" role="alert">
       {problem.text} <code>({problem.code})</code>
     </p>
   );
+  // A changed relay key is never just an error: show what the relay presents now, and
+  // let the user accept exactly that (relay-key.tsx).
+  if (problem.code === "RELAY_KEY_CHANGED")
+    return <RelayKeyChanged problem={problem}>{line}</RelayKeyChanged>;
+  return line;
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The account exists but its keys are not in memory: ask for the password. */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
 import { ErrorLine, useAction } from "./ui.js";
@@ -8,12 +8,21 @@ export function Unlock({ onDone }: { onDone: (state: UnlockedState) => void }) {
   const api = useApi();
   const [password, setPassword] = useState("");
   const { busy, problem, run } = useAction();
+  const field = useRef<HTMLInputElement>(null);
+
+  // The popup opens on this screen: the password is the only thing to type.
+  useEffect(() => {
+    field.current?.focus();
+  }, []);
 
   async function submit(e: Event) {
     e.preventDefault();
     const state = await run(() => api.unlock({ password }));
     if (state) onDone(state);
-    else setPassword("");
+    else {
+      setPassword("");
+      field.current?.focus();
+    }
   }
 
   return (
@@ -25,6 +34,7 @@ export function Unlock({ onDone }: { onDone: (state: UnlockedState) => void }) {
           type="password"
           required
           autoComplete="current-password"
+          ref={field}
           value={password}
           onInput={(e) => setPassword(e.currentTarget.value)}
         />

@@ -15,6 +15,10 @@ export const ExtensionErrorCode = {
   BAD_REQUEST: "BAD_REQUEST",
   /** Nothing answered: the worker is not running, or no listener took the message. */
   NO_RECEIVER: "NO_RECEIVER",
+  /** A page's field changed (or the page was left) before the armor could be inserted. */
+  PAGE_CHANGED: "PAGE_CHANGED",
+  /** An "Encrypt selection" or "Secure compose" that has ended, expired or never was. */
+  UNKNOWN_INSERTION: "UNKNOWN_INSERTION",
   /** A failure without a code (a bug); its details stay in the worker. */
   INTERNAL: "INTERNAL",
 } as const;

@@ -29,7 +29,29 @@ export type Request =
   | { type: "setSettings"; autoLockMinutes?: number; relay?: string }
   | { type: "encryptFor"; to: string; text: string; compact: boolean }
   | { type: "decryptArmor"; armor: string }
-  | { type: "exportBundle" };
+  | { type: "exportBundle" }
+  // Page actions (extension/background/insertions.ts, sites.ts): from extension pages only.
+  | { type: "insertion"; id: string }
+  | { type: "encryptSelection"; id: string; to: string }
+  | { type: "composeInsert"; id: string; to: string; text: string }
+  | { type: "cancelInsertion"; id: string }
+  | { type: "openUnlock" }
+  | { type: "sites" }
+  | { type: "addSite"; site: string }
+  | { type: "removeSite"; site: string }
+  /** The account password again (keys leave the worker), and the file's own password. */
+  | { type: "exportBackup"; password: string; backupPassword: string }
+  /**
+   * A backup file (base64 of its bytes) opened with `password`, which also protects the
+   * restored account. With `currentPassword`, it replaces this browser's account.
+   */
+  | { type: "importBackup"; data: string; password: string; currentPassword?: string }
+  /** Keep the old identity key of a contact whose key changed (the review is done). */
+  | { type: "keepContactKey"; address: string }
+  /** The fingerprint a relay presents now, to compare before accepting it. */
+  | { type: "relayKey"; url: string }
+  /** Pin the relay's keys, only if they still have this fingerprint. */
+  | { type: "acceptRelayKey"; url: string; fingerprint: string };
 
 export type RequestType = Request["type"];
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
@@ -54,6 +76,19 @@ export const REQUEST_TYPES = [
   "encryptFor",
   "decryptArmor",
   "exportBundle",
+  "insertion",
+  "encryptSelection",
+  "composeInsert",
+  "cancelInsertion",
+  "openUnlock",
+  "sites",
+  "addSite",
+  "removeSite",
+  "exportBackup",
+  "importBackup",
+  "keepContactKey",
+  "relayKey",
+  "acceptRelayKey",
 ] as const satisfies readonly RequestType[];
 
 export type UnlockedState = {
@@ -67,6 +102,8 @@ export type UnlockedState = {
 export type State = { status: "none" } | { status: "locked" } | UnlockedState;
 
 export type ContactDetail = Contact & { safetyNumber: string };
+/** A contact in the list; `keyChanged`: its identity key changed, sending waits for review. */
+export type ContactSummary = Contact & { keyChanged: boolean };
 /** A stored message: `state` is the delivery of an outgoing one (queued, sent, failed). */
 export type ThreadMessage = MessageRecord;
 export interface Conversation {
@@ -102,12 +139,26 @@ export interface Settings {
   relayFingerprint?: string;
 }
 
+/** A pending "Encrypt selection for…" or "Secure compose…" on a page's field. */
+export interface InsertionInfo {
+  mode: "selection" | "compose";
+  /** The field is a single-line input: the armor is the compact form. */
+  singleLine: boolean;
+  /** The origin of the page (frame) holding the field. */
+  site: string;
+}
+/** A site the content script watches, when its host permission is `allowed`. */
+export interface Site {
+  pattern: string;
+  allowed: boolean;
+}
+
 export interface Responses {
   state: State;
   createAccount: UnlockedState & { registered: boolean };
   unlock: UnlockedState;
   lock: State;
-  contacts: Contact[];
+  contacts: ContactSummary[];
   addContact: Contact;
   verifyContact: ContactDetail;
   contact: ContactDetail;
@@ -122,6 +173,21 @@ export interface Responses {
   encryptFor: string;
   decryptArmor: Decrypted;
   exportBundle: string;
+  insertion: InsertionInfo;
+  encryptSelection: null;
+  composeInsert: null;
+  cancelInsertion: null;
+  openUnlock: null;
+  sites: Site[];
+  addSite: Site[];
+  removeSite: Site[];
+  /** The encrypted file as base64, and a file name to offer for the download. */
+  exportBackup: { data: string; filename: string; bytes: number };
+  importBackup: UnlockedState & { contacts: number; messages: number; sessions: number };
+  keepContactKey: null;
+  /** `pinned`: the fingerprint on record, for the account's own relay. */
+  relayKey: { url: string; fingerprint: string; pinned?: string };
+  acceptRelayKey: { url: string; fingerprint: string };
 }
 
 export type Reply<T = unknown> = { ok: true; value: T } | { ok: false; error: WireError };

@@ -46,6 +46,13 @@ export interface StoredCheckpoint {
   signature: Uint8Array;
 }
 
+/** A stored message, as announced to the other relay processes sharing a store. */
+export interface DepositNotice {
+  to: string;
+  id: Uint8Array;
+  index: number;
+}
+
 export type DepositResult =
   | { status: "stored"; message: StoredMessage }
   /** The same id was already in this mailbox: the stored copy, unchanged. */
@@ -107,6 +114,17 @@ export interface RelayStore {
     entries: { name: string; signature: Uint8Array }[],
     messages: { to: string; id: Uint8Array; receipt: Uint8Array }[],
   ): Promise<void>;
+
+  /**
+   * Only on stores that several relay processes share (PostgreSQL): calls `onDeposit` for
+   * every message another process stores, once it is fetchable, so that this process can
+   * push it to its event streams. Resolves once listening, with a function that stops.
+   * `onError` hears failures that cannot be thrown to a caller.
+   */
+  subscribe?(
+    onDeposit: (n: DepositNotice) => void,
+    onError: (e: unknown) => void,
+  ): Promise<() => Promise<void>>;
 
   /** Throws if the store cannot serve (for /healthz). */
   health(): Promise<void>;

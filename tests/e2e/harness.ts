@@ -33,11 +33,32 @@ export interface ExtensionBrowser {
   url(path: string): string;
   /** Opens the popup as a page at the popup's standard size (about 380×600). */
   openPopup(): Promise<Page>;
+  /**
+   * Stops the extension's service worker, as the browser does to an idle one (DevTools
+   * protocol `ServiceWorker.stopAllWorkers`), and resolves once it has gone. The next
+   * message from a page starts it again; `currentWorker()` then returns the new one.
+   */
+  stopWorker(): Promise<void>;
+  /** The running service worker, started again (by a message or an alarm) if stopped. */
+  currentWorker(): Promise<Worker>;
+  /** Closes the browser; the profile folder is deleted unless the caller passed it in. */
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /**
+   * The profile folder (user data dir). A folder from an earlier launch reopens that
+   * profile, its extension storage included: closing and launching again is a browser
+   * restart. The caller owns (and deletes) a folder it passes in.
+   */
+  userDataDir?: string;
+}
+
 /** Launches Chromium with the unpacked extension at `dist` (an absolute path). */
-export async function launchExtension(dist: string): Promise<ExtensionBrowser> {
+export async function launchExtension(
+  dist: string,
+  options: LaunchOptions = {},
+): Promise<ExtensionBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: the browser tests cannot run. ` +
@@ -47,7 +68,9 @@ export async function launchExtension(dist: string): Promise<ExtensionBrowser> {
   if (!existsSync(join(dist, "manifest.json"))) {
     throw new Error(`no built extension at ${dist} (run \`npm run build:extension\`)`);
   }
-  const userDataDir = await mkdtemp(join(tmpdir(), "secure-msg-profile-"));
+  const ownDir = options.userDataDir === undefined;
+  const userDataDir = options.userDataDir ?? (await mkdtemp(join(tmpdir(), "secure-msg-profile-")));
+  const removeDir = () => (ownDir ? rm(userDataDir, { recursive: true, force: true }) : undefined);
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -82,14 +105,46 @@ export async function launchExtension(dist: string): Promise<ExtensionBrowser> {
         await page.goto(url("extension/popup/index.html"));
         return page;
       },
+      async stopWorker() {
+        // Playwright keeps a stopped worker's handle until the browser closes, so the
+        // DevTools protocol's own version updates say when the worker has stopped.
+        const page = await context.newPage();
+        try {
+          const cdp = await context.newCDPSession(page);
+          const stopped = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error("the worker did not stop")), 15_000);
+            cdp.on("ServiceWorker.workerVersionUpdated", ({ versions }) => {
+              const ours = versions.filter((v) => v.scriptURL === worker.url());
+              if (ours.length > 0 && ours.every((v) => v.runningStatus === "stopped")) {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+          });
+          await cdp.send("ServiceWorker.enable");
+          await cdp.send("ServiceWorker.stopAllWorkers");
+          await stopped;
+          await cdp.detach();
+        } finally {
+          await page.close();
+        }
+      },
+      async currentWorker() {
+        const running = context.serviceWorkers().find((w) => w.url() === worker.url());
+        if (running) return running;
+        return context.waitForEvent("serviceworker", {
+          predicate: (w) => w.url() === worker.url(),
+          timeout: 15_000,
+        });
+      },
       async close() {
         await context.close();
-        await rm(userDataDir, { recursive: true, force: true });
+        await removeDir();
       },
     };
   } catch (err) {
     await context.close();
-    await rm(userDataDir, { recursive: true, force: true });
+    await removeDir();
     throw err;
   }
 }

@@ -184,6 +184,18 @@ export async function startRelay(
   };
 }
 
+/**
+ * Starts `secure-msg relay --database-url URL` (PostgreSQL). Processes started with one
+ * `dataDir` share its key file, as the README tells operators to.
+ */
+export function startPgRelay(
+  dataDir: string,
+  databaseUrl: string,
+  extra: string[] = [],
+): Promise<RelayProcess> {
+  return startRelay(dataDir, 0, ["--database-url", databaseUrl, ...extra]);
+}
+
 export interface Watcher {
   output: Lines;
   /** Waits until `n` messages (JSON lines) have arrived and returns them. */

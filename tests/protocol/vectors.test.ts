@@ -5,8 +5,10 @@ import { join } from "node:path";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
 import { describe, expect, it } from "vitest";
 import { dearmor } from "../../protocol/armor.js";
+import { restoreBackup } from "../../protocol/backup.js";
 import { decodeBundle, verifyBundle } from "../../protocol/bundle.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
+import { Client } from "../../protocol/client.js";
 import { decodeEnvelope, decodeText } from "../../protocol/envelope.js";
 import { ErrorCode, ProtocolError } from "../../protocol/errors.js";
 import * as handshake from "../../protocol/handshake.js";
@@ -14,6 +16,7 @@ import { fingerprint } from "../../protocol/identity.js";
 import * as kem from "../../protocol/kem.js";
 import { Keystore } from "../../protocol/keystore.js";
 import * as ratchet from "../../protocol/ratchet.js";
+import { Records } from "../../protocol/records.js";
 import { HybridSigner } from "../../protocol/sign.js";
 import { MemoryStorage } from "../../protocol/storage.js";
 
@@ -130,6 +133,33 @@ describe("test vectors v1", () => {
       });
       expect(r.outcome, v.comment).toBe(v.expect);
       if (v.expect === "success") expect(r.value).toEqual(v.value);
+    }
+  });
+
+  it("account backups", async () => {
+    for (const v of load("backup.json")) {
+      const store = new MemoryStorage();
+      const kdf = { m: 8, t: 1, p: 1 };
+      const r = await outcome(() => restoreBackup(store, fromHex(v.backup), v.password, { kdf }));
+      expect(r.outcome, v.comment).toBe(v.expect);
+      if (v.expect !== "success") {
+        expect(store.data.size, v.comment).toBe(0);
+        continue;
+      }
+      const c = await Client.resume(store, r.value!.dek, { kdf, now: () => 1_767_225_600_000 });
+      expect({ name: c.name, address: c.address, fingerprint: c.fingerprint }).toEqual(v.account);
+      expect(
+        (await c.contacts()).map((x) => ({ address: x.address, verified: x.verified })),
+      ).toEqual(v.contacts);
+      const history = await c.history();
+      expect(history.map((m) => ({ direction: m.direction, peer: m.peer, text: m.text }))).toEqual(
+        v.messages,
+      );
+      const sessions = await (
+        await Records.open(await Keystore.unlock(store, v.password))
+      ).sessions();
+      expect(sessions.length).toBe(v.sessions);
+      expect(sessions.every((x) => x.retired === true)).toBe(true);
     }
   });
 

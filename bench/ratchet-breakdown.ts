@@ -1,0 +1,102 @@
+/**
+ * Where a session message's time goes (for the sessions goals): each step of
+ * ratchet.encrypt/decrypt on its own, in µs per call, with the protocol's own functions.
+ */
+import * as aead from "../protocol/aead.js";
+import { fromHex } from "../protocol/bytes.js";
+import { decodeEnvelope } from "../protocol/envelope.js";
+import { hkdf, hmacSha256, Label } from "../protocol/kdf.js";
+import * as kem from "../protocol/kem.js";
+import * as ratchet from "../protocol/ratchet.js";
+import * as x25519 from "../protocol/x25519.js";
+import { seal, session } from "./parties.js";
+import { type Row, single } from "./report.js";
+import { meanMs } from "./stats.js";
+
+const PKCS8_X25519 = fromHex("302e020100300506032b656e04220420");
+
+export async function ratchetBreakdown(quick: boolean): Promise<Row[]> {
+  const n = quick ? 5 : 300;
+  const s = await session();
+  const key = new Uint8Array(32);
+  const nonce = new Uint8Array(12);
+  const pt = new Uint8Array(1025);
+  const ad = new Uint8Array(100);
+  const ct = await aead.seal(key, nonce, pt, ad);
+  const imported = await aead.importAeadKey(key);
+  const env = await seal(s.a, "x".repeat(1024));
+  const kp = await x25519.generateKeyPair();
+  const pkcs8 = new Uint8Array([...PKCS8_X25519, ...kp.secretKey]);
+  const priv = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, [
+    "deriveBits",
+  ]);
+  const pub = await crypto.subtle.importKey(
+    "raw",
+    kp.publicKey as BufferSource,
+    { name: "X25519" },
+    true,
+    [],
+  );
+  const pq = await kem.generateKeyPair();
+  const { ciphertext } = await kem.encapsulate(pq.publicKey);
+  const steps: [string, () => unknown][] = [
+    [
+      "AES-256-GCM seal 1 KiB, key import included (per message)",
+      () => aead.seal(key, nonce, pt, ad),
+    ],
+    [
+      "AES-256-GCM open 1 KiB, key import included (per message)",
+      () => aead.open(key, nonce, ct, ad),
+    ],
+    [
+      "– AES-256-GCM seal 1 KiB with the key already imported",
+      () => aead.seal(imported, nonce, pt, ad),
+    ],
+    [
+      "hash ratchet: 2 HMAC-SHA256 + HKDF (per message, each side)",
+      () => {
+        hmacSha256(key, Uint8Array.of(1));
+        hmacSha256(key, Uint8Array.of(2));
+        hkdf(key, new Uint8Array(0), Label.messageKey, 44);
+      },
+    ],
+    ["state copy, cloneState (per message, each side)", () => ratchet.cloneState(s.a.state)],
+    ["envelope decode (per message)", () => decodeEnvelope(env)],
+    [
+      "X25519 keygen, x25519.generateKeyPair (per direction change)",
+      () => x25519.generateKeyPair(),
+    ],
+    ["X25519 DH, x25519.dh (2 per direction change)", () => x25519.dh(kp.secretKey, kp.publicKey)],
+    [
+      "– of which the PKCS#8 import of the secret key",
+      () => crypto.subtle.importKey("pkcs8", pkcs8, { name: "X25519" }, false, ["deriveBits"]),
+    ],
+    [
+      "– of which deriveBits with imported keys",
+      () => crypto.subtle.deriveBits({ name: "X25519", public: pub }, priv, 256),
+    ],
+    [
+      "– WebCrypto generateKey X25519 + raw export, for comparison",
+      async () => {
+        const k = (await crypto.subtle.generateKey({ name: "X25519" }, true, [
+          "deriveBits",
+        ])) as CryptoKeyPair;
+        await crypto.subtle.exportKey("raw", k.publicKey);
+      },
+    ],
+    [
+      "X-Wing step: keygen + encapsulate + decapsulate (1 in 50 per direction)",
+      async () => {
+        await kem.generateKeyPair();
+        await kem.encapsulate(pq.publicKey);
+        await kem.decapsulate(pq.secretKey, ciphertext);
+      },
+    ],
+  ];
+  const rows: Row[] = [];
+  for (const [name, f] of steps) {
+    const ms = await meanMs(f, name.startsWith("X-Wing") ? Math.ceil(n / 10) : n);
+    rows.push({ measure: `breakdown: ${name}`, unit: "µs", ours: single(ms * 1000) });
+  }
+  return rows;
+}

@@ -1,0 +1,134 @@
+/**
+ * The PostgresStore's writes that append to the Merkle log, each run inside one
+ * transaction by postgres.ts.
+ *
+ * Appends never fork: each of these transactions first locks the one `log_meta` row
+ * FOR UPDATE, so appends from every connection of every relay process take turns. Under
+ * READ COMMITTED each later statement takes a fresh snapshot, so once the lock is held it
+ * sees the size, the sibling nodes, the messages and the directory entry that the
+ * previous holder committed. The duplicate, quota and name checks therefore run after
+ * the lock too, and commit order is log order. The primary key of `log_nodes` is the last
+ * line of defence: an append that somehow raced would fail, not fork the tree.
+ */
+import type postgres from "postgres";
+import { equal } from "../../protocol/bytes.js";
+import { nodesForAppend, siblingsForAppend } from "../../protocol/merkle.js";
+import { noticePayload } from "./postgres-notify.js";
+import { type EntryRow, type MessageRow, toEntry, toMessage } from "./postgres-rows.js";
+import type { DepositResult, PutEntryResult, StoredEntry, StoredMessage } from "./types.js";
+
+type Tx = postgres.TransactionSql;
+
+/** Locks the log for this transaction; returns its size. */
+async function lockLog(tx: Tx): Promise<number> {
+  const [row] = await tx<{ size: number }[]>`SELECT size FROM log_meta WHERE id = 0 FOR UPDATE`;
+  return row!.size;
+}
+
+/** Appends `leaf` as leaf `n` (protocol/merkle.ts); the caller holds lockLog. */
+async function append(tx: Tx, n: number, leaf: Uint8Array): Promise<number> {
+  const siblings = await Promise.all(
+    siblingsForAppend(n).map(async (s) => {
+      const [row] = await tx<{ hash: Buffer }[]>`
+        SELECT hash FROM log_nodes WHERE level = ${s.level} AND idx = ${s.index}`;
+      if (!row) throw new Error(`log node ${s.level}/${s.index} is missing`);
+      return new Uint8Array(row.hash);
+    }),
+  );
+  await Promise.all(
+    nodesForAppend(n, leaf, siblings).map(
+      (x) =>
+        tx`INSERT INTO log_nodes (level, idx, hash) VALUES (${x.level}, ${x.index}, ${x.hash})`,
+    ),
+  );
+  await tx`UPDATE log_meta SET size = ${n + 1} WHERE id = 0`;
+  return n;
+}
+
+/** RelayStore.deposit, plus the NOTIFY that tells the other processes (postgres-notify.ts). */
+export async function depositTx(
+  tx: Tx,
+  m: Omit<StoredMessage, "index">,
+  leaf: Uint8Array,
+  maxPerMailbox: number,
+  notice: { channel: string; origin: string },
+): Promise<DepositResult> {
+  const n = await lockLog(tx);
+  const [existing] = await tx<MessageRow[]>`
+    SELECT * FROM messages WHERE mailbox = ${m.to} AND id = ${m.id}`;
+  if (existing) return { status: "duplicate", message: toMessage(existing) };
+  // Expired messages that `expire` has not swept yet do not count against the quota.
+  const [held] = await tx<{ n: number }[]>`
+    SELECT count(*) AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`;
+  if (held!.n >= maxPerMailbox) return { status: "quota" };
+  const index = await append(tx, n, leaf);
+  await tx`
+    INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)
+    VALUES (${m.to}, ${m.id}, ${m.envelope}, ${m.at}, ${m.expires}, ${m.receipt}, ${index})`;
+  // Delivered to the listeners on commit only: never a message they cannot fetch yet.
+  const payload = noticePayload(notice.origin, { to: m.to, id: m.id, index });
+  await tx`SELECT pg_notify(${notice.channel}, ${payload})`;
+  const message: StoredMessage = {
+    id: m.id,
+    to: m.to,
+    envelope: m.envelope,
+    at: m.at,
+    expires: m.expires,
+    receipt: m.receipt,
+    index,
+  };
+  return { status: "stored", message };
+}
+
+/** RelayStore.putEntry. */
+export async function putEntryTx(
+  tx: Tx,
+  e: Omit<StoredEntry, "index">,
+  leaf: Uint8Array,
+): Promise<PutEntryResult> {
+  const n = await lockLog(tx);
+  const [row] = await tx<EntryRow[]>`SELECT * FROM directory WHERE name = ${e.name}`;
+  if (row) {
+    const current = toEntry(row);
+    // DESIGN §4: a name belongs to its first identity; a rotation must be newer.
+    if (!equal(current.identityKey, e.identityKey) || e.created <= current.created)
+      return { status: "conflict", current };
+  }
+  const index = await append(tx, n, leaf);
+  await tx`
+    INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
+    VALUES (${e.name}, ${e.bundle}, ${e.identityKey}, ${e.created}, ${e.at}, ${e.signature}, ${index})
+    ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
+      identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
+      signature = excluded.signature, log_index = excluded.log_index`;
+  const entry: StoredEntry = {
+    name: e.name,
+    bundle: e.bundle,
+    identityKey: e.identityKey,
+    created: e.created,
+    at: e.at,
+    signature: e.signature,
+    index,
+  };
+  return { status: "stored", entry };
+}
+
+/** RelayStore.resign. */
+export async function resignTx(
+  tx: Tx,
+  entries: { name: string; signature: Uint8Array }[],
+  messages: { to: string; id: Uint8Array; receipt: Uint8Array }[],
+): Promise<void> {
+  // Holds appends off while re-signing, so that the data is re-signed as one snapshot.
+  await lockLog(tx);
+  await Promise.all([
+    ...entries.map(
+      (e) => tx`UPDATE directory SET signature = ${e.signature} WHERE name = ${e.name}`,
+    ),
+    ...messages.map(
+      (m) =>
+        tx`UPDATE messages SET receipt = ${m.receipt} WHERE mailbox = ${m.to} AND id = ${m.id}`,
+    ),
+  ]);
+  await tx`DELETE FROM checkpoints`;
+}
