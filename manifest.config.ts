@@ -70,8 +70,19 @@ export function manifest(target: Target): Manifest.WebExtensionManifest {
       { matches: WATCHED_PAGES, js: ["extension/content/main.ts"], run_at: "document_idle" },
     ],
     // The frames show plaintext inside pages, from the extension's origin, so any page the
-    // content script runs on (the default watchlist, or sites the user adds) may embed them.
-    // This grants no host access.
-    web_accessible_resources: [{ resources: FRAMES, matches: ["<all_urls>"] }],
+    // content script runs on (the default watchlist, or sites the user adds) and any page
+    // where secure compose is used (activeTab: any site) may embed them. This grants no host
+    // access. On Chrome they load only through the per-session dynamic URL, which only our
+    // content script and worker know (`runtime.getURL`): a page cannot embed a frame of its
+    // own choosing (decrypting armor it picked, with no click, to clickjack or to load the
+    // worker) nor probe for the extension. Firefox has no dynamic URL; its moz-extension
+    // origin is random per install (docs/threat-model.md, 3.4).
+    web_accessible_resources: [
+      {
+        resources: FRAMES,
+        matches: ["<all_urls>"],
+        ...(target === "chrome" ? { use_dynamic_url: true } : {}),
+      },
+    ],
   };
 }

@@ -20,7 +20,11 @@ async function echo(): Promise<{ url: string; close: () => Promise<void> }> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
   };
 }
 
@@ -41,5 +45,7 @@ const [mode, dir] = process.argv.slice(2);
 const server = mode === "echo" ? await echo() : await relay(dir!);
 process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);
 process.once("SIGTERM", () => {
+  // Keep-alive connections could hold a graceful close open: give it a moment only.
+  setTimeout(() => process.exit(0), 3000).unref();
   server.close().then(() => process.exit(0));
 });

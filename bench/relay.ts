@@ -30,9 +30,14 @@ const MAILBOXES = 20;
 
 /** Runs a bench TypeScript file in a new Node process (through tsx, as `npm run bench` does). */
 export function spawnTs(file: string, args: string[]): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", join(HERE, file), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file), ...args], {
     stdio: ["pipe", "pipe", "inherit"],
   });
+  // Never leave a server behind, whatever happens to this process.
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  child.once("exit", () => process.off("exit", kill));
+  return child;
 }
 
 async function firstLine(child: ChildProcess): Promise<string> {
@@ -57,7 +62,12 @@ async function server(args: string[]): Promise<{ url: string; stop: () => Promis
     url,
     stop: () =>
       new Promise((resolve) => {
-        child.once("exit", () => resolve());
+        if (child.exitCode !== null) return resolve();
+        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
+        child.once("exit", () => {
+          clearTimeout(force);
+          resolve();
+        });
         child.kill("SIGTERM");
       }),
   };
@@ -116,7 +126,10 @@ export async function relay(o: SuiteOptions): Promise<Section> {
   const rounds = o.quick ? 1 : 2;
   const dir = await mkdtemp(join(tmpdir(), "secure-msg-bench-relay-"));
   const echo = await server(["echo"]);
-  const ours = await server(["relay", dir]);
+  const ours = await server(["relay", dir]).catch(async (e) => {
+    await echo.stop();
+    throw e;
+  });
   const load = loader();
   const results: Record<string, LoadResult[]> = {};
   try {

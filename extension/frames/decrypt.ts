@@ -27,10 +27,16 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-function renderMessage(out: HTMLElement, m: Decrypted): void {
+/**
+ * Shows a decrypted message. One the user sent (their own armor, shown again from the
+ * history) says so: it must never read as coming from the contact it was sent to.
+ */
+export function renderMessage(out: HTMLElement, m: Decrypted): void {
   const header = document.createElement("header");
   header.append(
-    el("span", "from", `From ${m.peer}`),
+    m.direction === "out"
+      ? el("span", "from", `You wrote to ${m.peer}`)
+      : el("span", "from", `From ${m.peer}`),
     m.verified
       ? el("span", "badge verified", "Verified")
       : el("span", "badge unverified", "Not verified"),

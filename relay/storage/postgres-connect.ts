@@ -4,9 +4,9 @@
  * right now" (StoreUnavailable, a 503) rather than a bug. The URL and its `?schema=`:
  * postgres-url.ts.
  */
-import { connect as netConnect, type Socket } from "node:net";
 import postgres from "postgres";
 import { StoreUnavailable } from "./errors.js";
+import { guardedSocket } from "./postgres-socket.js";
 import { checkSchema, parseDatabaseUrl } from "./postgres-url.js";
 
 export interface PostgresOptions {
@@ -31,28 +31,6 @@ function positiveInt(value: number, name: string): number {
   return value;
 }
 
-/**
- * Opens the LISTEN connection's sockets, waiting longer and longer between attempts that
- * come close together (up to 5 s). postgres.js retries a connection that closes while it
- * starts up without any delay, which against a database that is down or starting up
- * means hundreds of attempts a second for as long as the outage lasts.
- */
-function throttledSocket() {
-  let last = 0;
-  let streak = 0;
-  return async (o: { host: string[]; port: number[]; path?: string | false }): Promise<Socket> => {
-    if (Date.now() - last > 10_000) streak = 0;
-    const wait = streak === 0 ? 0 : Math.min(5000, 50 * 2 ** streak) * (0.5 + Math.random() / 2);
-    streak = Math.min(streak + 1, 16);
-    await new Promise((resolve) => setTimeout(resolve, wait));
-    last = Date.now();
-    const socket = o.path ? netConnect(o.path) : netConnect(o.port[0]!, o.host[0]!);
-    // The driver adds its own handlers once this resolves; none may be missing before.
-    socket.on("error", () => undefined);
-    return socket;
-  };
-}
-
 /** What the LISTEN connection (postgres-notify.ts) sets apart from the pool's settings. */
 export interface ListenerHooks {
   onnotify: (channel: string, payload: string) => void;
@@ -75,17 +53,21 @@ export function connect(
   const listener = hooks
     ? {
         max: 1,
-        idle_timeout: null,
+        // Never closed for idling or age: it is the process's ear for other deposits.
+        idle_timeout: 0,
         max_lifetime: null,
         fetch_types: false,
         onclose: hooks.onclose,
-        // Not in the driver's typings: postgres.js 3 hands every NOTIFY on its connections
-        // to it. Used instead of sql.listen(), whose automatic re-listen retries in a
-        // tight loop (hundreds of connections a second) while the server is down.
-        onnotify: hooks.onnotify,
-        socket: throttledSocket(),
       }
     : {};
+  // Options postgres.js 3 reads but does not type: `socket` (its README's custom socket),
+  // and `onnotify`, which gets every NOTIFY on the instance's connections. The LISTEN
+  // connection uses that instead of sql.listen(), whose automatic re-listen retries at
+  // once and forever while the server is down (postgres-notify.ts retries with backoff).
+  const untyped = {
+    socket: guardedSocket(),
+    ...(hooks ? { onnotify: hooks.onnotify } : {}),
+  } as unknown as Partial<postgres.Options<Record<string, postgres.PostgresType>>>;
   const sql = postgres(parsed.url, {
     max: positiveInt(options.poolSize ?? 10, "poolSize"),
     connect_timeout: Math.max(1, Math.ceil(connectTimeoutMs / 1000)),
@@ -107,7 +89,8 @@ export function connect(
       },
     },
     ...listener,
-  } as postgres.Options<Record<string, postgres.PostgresType>>);
+    ...untyped,
+  });
   return { sql, schema };
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, ok, type RelayProcess } from "../integration/helpers.js";
+import { cli, killAll, ok, type RelayProcess, startRelay } from "../integration/helpers.js";
 import { extensionDist } from "./build.js";
 import {
   addContact,
@@ -18,13 +18,11 @@ import {
   conversation,
   createAccount,
   heading,
-  killAll,
   SENT,
   SLOW,
   safetyNumber,
   see,
   sendInThread,
-  startTestRelay,
   tab,
   threadTexts,
 } from "./flows.js";
@@ -73,7 +71,8 @@ describe.skipIf(browserMissing())("a CLI user and an extension user (Chromium, r
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "secure-msg-e2e-cli-"));
-    relay = await startTestRelay(join(root, "relay"));
+    // Any free port: the default one is left to the messaging test's screenshots.
+    relay = await startRelay(join(root, "relay"));
     alice = `alice@${relay.host}`;
     browser = await launchExtension(extensionDist("chrome"));
     popup = await browser.openPopup();

@@ -6,16 +6,24 @@
  */
 import { mkdir } from "node:fs/promises";
 import type { Locator, Page } from "playwright-core";
-import { killAll, type RelayProcess, startRelay } from "../integration/helpers.js";
+import { type RelayProcess, startRelay } from "../integration/helpers.js";
 
 /** Key generation and Argon2id (64 MiB, t=3) in the browser: seconds, more on a busy machine. */
 export const SLOW = 90_000;
 /** A request to the worker (and on to the relay). */
 export const QUICK = 30_000;
 
-const SCREENSHOTS = new URL("../../docs/screenshots/", import.meta.url);
+/**
+ * Every e2e run saves its screenshots under .ci/out/screenshots/ (CI keeps them). The
+ * README's copies in docs/screenshots/ change only on purpose: `npm run screenshots`
+ * (UPDATE_SCREENSHOTS=1) writes there instead, so a test run leaves the tree clean.
+ */
+export const SCREENSHOTS = new URL(
+  process.env.UPDATE_SCREENSHOTS === "1" ? "../../docs/screenshots/" : "../../.ci/out/screenshots/",
+  import.meta.url,
+);
 
-/** Saves the popup as docs/screenshots/NAME.png (the README shows these); names are stable. */
+/** Saves the popup as NAME.png in SCREENSHOTS (the README shows these); names are stable. */
 export async function screenshot(popup: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await popup.screenshot({ path: new URL(`${name}.png`, SCREENSHOTS).pathname });
@@ -33,8 +41,6 @@ export async function startTestRelay(dataDir: string): Promise<RelayProcess> {
     return startRelay(dataDir, 0);
   }
 }
-
-export { killAll };
 
 /** Waits for `locator`; on failure, says what the popup showed instead. */
 export async function see(popup: Page, locator: Locator, timeout = QUICK): Promise<void> {

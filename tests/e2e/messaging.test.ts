@@ -4,7 +4,8 @@
  * 127.0.0.1 between them. They create accounts, add each other by address and see the same
  * safety number, exchange messages both ways (inbox with unread counts, thread with the
  * text and its delivery state), lock and unlock (a wrong password fails clearly), and lose
- * nothing when Bob's service worker is stopped or his browser restarts.
+ * nothing when Bob's service worker is stopped or his browser restarts. A message written
+ * while the relay is down is queued, and sent once the relay is back.
  *
  * The tests run in order and share the two browsers. Screenshots of the main screens go
  * to docs/screenshots/ at the popup's size (380×600), for the README.
@@ -14,15 +15,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RelayProcess, startRelay } from "../integration/helpers.js";
+import { killAll, type RelayProcess, startRelay } from "../integration/helpers.js";
 import { extensionDist } from "./build.js";
 import {
   addContact,
   checkInbox,
+  contactItem,
   conversation,
   createAccount,
   heading,
-  killAll,
   QUICK,
   SENT,
   SLOW,
@@ -99,9 +100,9 @@ describe.skipIf(browserMissing())("messaging through the popup (Chromium, real r
         [b, bobAddress],
       ] as const) {
         await tab(popup, "Settings");
-        await see(popup, popup.getByText(address, { exact: true }));
-        await see(popup, popup.getByText(relay.url, { exact: true }));
-        await see(popup, popup.getByText(relay.fingerprint, { exact: true }));
+        await see(popup, popup.getByText(address, { exact: true }).first());
+        await see(popup, popup.getByText(relay.url, { exact: true }).first());
+        await see(popup, popup.getByText(relay.fingerprint, { exact: true }).first());
       }
       await screenshot(a, "settings");
     },
@@ -117,6 +118,10 @@ describe.skipIf(browserMissing())("messaging through the popup (Chromium, real r
       expect(seenByAlice).toBe(seenByBob);
       await expect(a.getByLabel("Address").inputValue()).resolves.toBe("");
       await screenshot(a, "contacts");
+      // Bob has compared the number with Alice: he marks her verified.
+      const aliceItem = contactItem(b, aliceAddress);
+      await aliceItem.getByRole("button", { name: "Mark verified" }).click();
+      await see(b, aliceItem.getByText("Verified", { exact: true }));
     },
     SLOW,
   );
@@ -263,8 +268,9 @@ describe.skipIf(browserMissing())("messaging through the popup (Chromium, real r
       ];
       const shown = await threadTexts(b, aliceAddress, history.length);
       expect(shown.map((t) => history.find((h) => t.startsWith(h)))).toEqual(history);
-      // The contact, and its safety number, are still there.
+      // The contact, its safety number, and that Bob verified it, are still there.
       expect(await safetyNumber(b, aliceAddress)).toBe(await safetyNumber(a, bobAddress));
+      await see(b, contactItem(b, aliceAddress).getByText("Verified", { exact: true }));
 
       await tab(b, "Inbox");
       await conversation(b, aliceAddress).click();

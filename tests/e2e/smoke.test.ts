@@ -2,9 +2,8 @@
 import { mkdir } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extensionDist } from "./build.js";
+import { SCREENSHOTS } from "./flows.js";
 import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
-
-const SCREENSHOTS = new URL("../../docs/screenshots/", import.meta.url);
 
 describe.skipIf(browserMissing())("extension smoke test (Chromium)", () => {
   let browser: ExtensionBrowser;

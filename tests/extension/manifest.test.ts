@@ -55,8 +55,13 @@ describe.each(targets)("manifest(%s)", (target) => {
       {
         resources: ["extension/frames/decrypt.html", "extension/frames/compose.html"],
         matches: ["<all_urls>"],
+        // Chrome: only the per-session URL our own scripts get from runtime.getURL loads
+        // them, so a page cannot embed a decrypt frame with armor of its choosing.
+        ...(target === "chrome" ? { use_dynamic_url: true } : {}),
       },
     ]);
+    // Never the chooser or the popup: no page may embed them.
+    expect(JSON.stringify(m.web_accessible_resources)).not.toMatch(/chooser|popup/);
   });
 });
 

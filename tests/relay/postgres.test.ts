@@ -264,10 +264,14 @@ describe.skipIf(skip)("PostgreSQL", () => {
         await store.deposit(message("bob"), leaves[0]!, 10);
 
         proxy.down();
+        // Every call fails, and soon: none waits for the database to come back.
+        const t0 = Date.now();
         await unavailable(store.health());
         await unavailable(store.deposit(message("bob"), leaf(), 10));
         await unavailable(store.fetch("bob", 10, NOW));
         await unavailable(store.useNonce("n", NOW + 10, NOW));
+        for (let i = 0; i < 20; i++) await unavailable(store.health());
+        expect(Date.now() - t0).toBeLessThan(8000);
         // The lost listener retries with backoff, not in a tight loop.
         const before = proxy.attempts();
         await new Promise((r) => setTimeout(r, 3000));

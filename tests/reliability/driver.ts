@@ -67,6 +67,7 @@ export class Driver {
       return true;
     } catch (e) {
       this.ledger.error("deposit", e);
+      this.ledger.unacknowledged(p.id);
       return false;
     }
   }

@@ -17,9 +17,16 @@ export interface Audit {
   phantom: string[];
   /** Fetched by someone other than the recipient they were deposited for. */
   misdelivered: string[];
-  /** Fetched more than once although the relay had confirmed their acknowledgement. */
+  /**
+   * Fetched more than once with no reason: neither was an acknowledgement's answer lost,
+   * nor did the sender re-send after a deposit's answer was lost.
+   */
   redelivered: string[];
-  /** Fetched more than once after an acknowledgement whose answer was lost (a crash). */
+  /**
+   * Fetched more than once for a reason: an acknowledgement got no answer, or the sender
+   * re-sent a deposit whose answer was lost (the relay stored it again after the
+   * recipient had acknowledged the first copy). The client deduplicates these by id.
+   */
   refetched: number;
   /** Deposits attempted but never acknowledged. */
   unacknowledged: number;
@@ -44,10 +51,20 @@ export class Ledger {
   /** Ids whose ack the relay confirmed, and ids whose ack got no answer. */
   private readonly confirmed = new Set<string>();
   private readonly unconfirmed = new Set<string>();
+  /** Ids with a deposit attempt that got no acknowledgement (so it was sent again). */
+  private readonly resent = new Set<string>();
   readonly errors = new Map<string, number>();
   /** The first few errors of each kind, for the failure message. */
   readonly samples: string[] = [];
   readonly count = { deposits: 0, duplicates: 0, fetches: 0, messages: 0, acks: 0, requests: 0 };
+  /** Deposits the relay answered as newly stored (201), as opposed to duplicates. */
+  get stored(): number {
+    return this.count.deposits - this.count.duplicates;
+  }
+  /** Ids that were sent more than once. */
+  get resentCount(): number {
+    return this.resent.size;
+  }
   readonly depositMs: number[] = [];
 
   attempt(to: string, id: Uint8Array): void {
@@ -71,9 +88,15 @@ export class Ledger {
       const seen = this.fetched.get(k);
       if (seen) seen.count++;
       else this.fetched.set(k, { by, count: 1 });
-      // A message fetched again after its ack was confirmed is a relay bug.
-      if (this.confirmed.has(k)) this.samples.push(`redelivered after a confirmed ack: ${k}`);
+      // Fetched again after a confirmed ack, and never re-sent: a relay bug.
+      if (this.confirmed.has(k) && !this.resent.has(k))
+        this.samples.push(`redelivered after a confirmed ack: ${k}`);
     }
+  }
+
+  /** A deposit attempt of `id` got no acknowledgement; the client will send it again. */
+  unacknowledged(id: Uint8Array): void {
+    this.resent.add(key(id));
   }
 
   acked(ids: Uint8Array[], confirmed: boolean): void {
@@ -111,7 +134,7 @@ export class Ledger {
     let refetched = 0;
     for (const [id, f] of this.fetched) {
       if (f.count < 2) continue;
-      if (this.unconfirmed.has(id)) refetched++;
+      if (this.unconfirmed.has(id) || this.resent.has(id)) refetched++;
       else redelivered.push(id);
     }
     let unacknowledged = 0;
