@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ProtocolError } from "../../protocol/errors.js";
 import type { ContactSummary } from "../shared/messages.js";
 import { type Problem, useApi } from "./api.js";
+import { askAddressAccess, NO_ACCESS } from "./relay-access.js";
 import { ErrorLine, useAction } from "./ui.js";
 
 export function Compose({
@@ -24,7 +25,7 @@ export function Compose({
   const [text, setText] = useState("");
   const [queued, setQueued] = useState<Problem | null>(null);
   const [contacts, setContacts] = useState<ContactSummary[]>([]);
-  const { busy, problem, run } = useAction();
+  const { busy, problem, setProblem, run } = useAction();
 
   async function loadContacts() {
     const list = await api.contacts().catch(() => null);
@@ -40,6 +41,11 @@ export function Compose({
   async function submit(e: Event) {
     e.preventDefault();
     if (blocked) return;
+    // In the user's click, before any await (relay-access.ts): a new address's relay.
+    if (!(await askAddressAccess(peer))) {
+      setProblem(NO_ACCESS);
+      return;
+    }
     const result = await run(() =>
       api.send({ to: peer, text }).catch(async (err: unknown) => {
         // The worker learnt of a change since the list was loaded: show it here.

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ProtocolError } from "../../protocol/errors.js";
 import type { ContactDetail, ContactSummary } from "../shared/messages.js";
 import { useApi } from "./api.js";
+import { askAddressAccess, NO_ACCESS } from "./relay-access.js";
 import { ErrorLine, useAction } from "./ui.js";
 
 export function Contacts({
@@ -34,6 +35,11 @@ export function Contacts({
   async function add() {
     const who = address.trim();
     setChanged(null);
+    // In the user's click, before any await (relay-access.ts).
+    if (!(await askAddressAccess(who))) {
+      setProblem(NO_ACCESS);
+      return;
+    }
     try {
       await api.addContact({ address: who, acceptChangedIdentity: false });
     } catch (e) {

@@ -7,7 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { UnlockedState } from "../shared/messages.js";
 import { useApi } from "./api.js";
 import { ImportBackup } from "./backup.js";
-import { askRelayAccess } from "./relay-access.js";
+import { askRelayAccess, NO_ACCESS } from "./relay-access.js";
 import { ErrorLine, InvalidLine, NewPasswordField, useAction } from "./ui.js";
 
 /** The worker enforces the same minimum (background/handlers.ts). */
@@ -72,7 +72,7 @@ function CreateAccount({ onDone }: { onDone: (state: UnlockedState) => void }) {
     setInvalid(null);
     // A relay other than the local host needs the user's permission, asked in this click.
     if (!(await askRelayAccess(relay.trim()))) {
-      setInvalid("The extension needs your permission to reach this relay.");
+      setInvalid(NO_ACCESS.text);
       return;
     }
     const state = await run(() =>

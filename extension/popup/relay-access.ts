@@ -10,7 +10,15 @@
  * already covers the relay is decided synchronously, from the manifest itself
  * (`permissions.contains` is async, and in Chromium it ignores the content script's hosts).
  */
+import { parseAddress, relayUrlForHost } from "../../protocol/relay-api.js";
 import { toSitePattern } from "../shared/sites.js";
+import type { Problem } from "./api.js";
+
+/** Shown when the user refuses the browser's prompt for a relay. */
+export const NO_ACCESS: Problem = {
+  code: "NO_RELAY_ACCESS",
+  text: "The extension needs your permission to reach this relay.",
+};
 
 /**
  * True when the match `pattern` covers `url`: scheme, then host (`*`, `*.domain`, or
@@ -59,4 +67,19 @@ export function askRelayAccess(relay: string): Promise<boolean> {
   const origin = toSitePattern(relay);
   if (origin === null) return Promise.resolve(true);
   return api.permissions.request({ origins: [origin] }).catch(() => false);
+}
+
+/**
+ * `askRelayAccess` for the relay an address names (`name@host[:port]`), as adding a
+ * contact or writing to a new address reaches that relay. A bare name, or text that is no
+ * address, asks nothing: the worker answers it (own relay, or a clear error).
+ */
+export function askAddressAccess(address: string): Promise<boolean> {
+  let host: string | undefined;
+  try {
+    host = parseAddress(address.trim()).host;
+  } catch {
+    return Promise.resolve(true);
+  }
+  return host === undefined ? Promise.resolve(true) : askRelayAccess(relayUrlForHost(host));
 }

@@ -1,6 +1,6 @@
 /** Which relays the manifest already grants, so that onboarding asks only for the others. */
-import { describe, expect, it } from "vitest";
-import { patternCovers } from "../../../extension/popup/relay-access.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { askAddressAccess, patternCovers } from "../../../extension/popup/relay-access.js";
 import { manifest } from "../../../manifest.config.js";
 
 const covers = (pattern: string, url: string) => patternCovers(pattern, new URL(url));
@@ -33,5 +33,40 @@ describe("patternCovers", () => {
       expect(any("https://relay.example")).toBe(false);
       expect(any("http://192.168.1.10:8787")).toBe(false);
     }
+  });
+});
+
+describe("askAddressAccess", () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  /** A browser whose user answers the prompt with `grant`; records what was asked. */
+  function browser(grant: boolean) {
+    const asked: string[][] = [];
+    vi.stubGlobal("chrome", {
+      runtime: { getManifest: () => manifest("chrome") },
+      permissions: {
+        request: async ({ origins }: { origins: string[] }) => {
+          asked.push(origins);
+          return grant;
+        },
+      },
+    });
+    return asked;
+  }
+
+  it("asks for the relay of an address on another host, and reports a refusal", async () => {
+    const asked = browser(false);
+    expect(await askAddressAccess(" bob@relay.example ")).toBe(false);
+    expect(asked).toEqual([["https://relay.example/*"]]);
+  });
+
+  it("asks nothing for the local host, a bare name, or text that is no address", async () => {
+    const asked = browser(false);
+    expect(await askAddressAccess("bob@127.0.0.1:8787")).toBe(true);
+    expect(await askAddressAccess("bob")).toBe(true);
+    expect(await askAddressAccess("not an address@@")).toBe(true);
+    expect(asked).toEqual([]);
   });
 });
