@@ -141,10 +141,19 @@ export class Insertions {
     if (w?.id !== undefined) await this.save({ ...ins, windowId: w.id });
   }
 
-  /** What the chooser or the compose frame shows about an insertion. */
+  /**
+   * What the chooser or the compose frame shows about an insertion. For a selection, the
+   * text too (read again from the page, unchanged since it was marked): the page decides
+   * what its field holds and how it looks, so the chooser, which the page cannot touch,
+   * shows exactly what will be encrypted and signed in the user's name.
+   */
   async info(id: string): Promise<InsertionInfo> {
-    const { mode, singleLine, site } = await this.get(id);
-    return { mode, singleLine, site };
+    const ins = await this.get(id);
+    const { mode, singleLine, site } = ins;
+    if (mode !== "selection") return { mode, singleLine, site };
+    const taken = await this.inject<[string], TakeResult>(ins, takeSelection, [id]);
+    if (!taken.ok) return this.changed(ins);
+    return { mode, singleLine, site, text: taken.text };
   }
 
   /** Takes the marked selection from the page, encrypts it for `to`, and replaces it. */
@@ -245,7 +254,9 @@ export class Insertions {
   }
 
   private async get(id: string, mode?: InsertionInfo["mode"]): Promise<Insertion> {
-    const ins = (await this.all())[id];
+    const all = await this.all();
+    // Own keys only: "__proto__" or "constructor" name no insertion.
+    const ins = Object.hasOwn(all, id) ? all[id] : undefined;
     if (!ins || (mode !== undefined && ins.mode !== mode))
       throw new ExtensionError("UNKNOWN_INSERTION", "this request has ended or expired");
     return ins;

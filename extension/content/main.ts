@@ -17,7 +17,7 @@
  * user added, or "allow all"): both share this isolated world, so the second one stops.
  */
 import { findArmor } from "../../protocol/armor.js";
-import { BEGIN_MARK, splitArmor } from "./split-armor.js";
+import { BEGIN_MARK, type Lines, splitArmor } from "./split-armor.js";
 
 const HOST_TAG = "secure-msg-decrypt";
 const FRAME = "extension/frames/decrypt.html";
@@ -62,7 +62,8 @@ function makeControl(armorText: string): HTMLElement {
   return host;
 }
 
-function scanText(node: Text): void {
+/** `cache`: the containers read in this scan (split-armor.ts), each read once. */
+function scanText(node: Text, cache: Map<Element, Lines>): void {
   if (skipped(node)) return;
   const data = node.data;
   if (!data.includes("SECURE-MSG")) return;
@@ -72,6 +73,7 @@ function scanText(node: Text): void {
     const found = splitArmor(
       node,
       (el) => (el instanceof HTMLElement && el.isContentEditable) || hosts.has(el),
+      cache,
     );
     if (!found) return;
     const control = makeControl(found.armor);
@@ -88,16 +90,21 @@ function scanText(node: Text): void {
   }
 }
 
-function scan(root: Node): void {
+/**
+ * `cache` is shared by every root of one flush: a page that adds thousands of nodes at
+ * once gets each container read once, not once per added node. Between two flushes the
+ * page may change anything, so each flush starts afresh.
+ */
+function scan(root: Node, cache: Map<Element, Lines> = new Map()): void {
   if (root.nodeType === Node.TEXT_NODE) {
-    scanText(root as Text);
+    scanText(root as Text, cache);
     return;
   }
   if (hosts.has(root)) return;
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const texts: Text[] = [];
   for (let n = walker.nextNode(); n; n = walker.nextNode()) texts.push(n as Text);
-  for (const t of texts) scanText(t);
+  for (const t of texts) scanText(t, cache);
 }
 
 let pending = new Set<Node>();
@@ -107,7 +114,8 @@ function flush(): void {
   scheduled = false;
   const roots = pending;
   pending = new Set();
-  for (const r of roots) if (r.isConnected) scan(r);
+  const cache = new Map<Element, Lines>();
+  for (const r of roots) if (r.isConnected) scan(r, cache);
 }
 
 function queue(node: Node): void {
@@ -117,8 +125,11 @@ function queue(node: Node): void {
   setTimeout(flush, THROTTLE_MS);
 }
 
-const loaded = globalThis as { __secureMsgContent?: boolean };
-if (document.body && !loaded.__secureMsgContent) {
+// `=== true`, not truthiness: the page's elements are named properties of the window in
+// this isolated world too, so `<div id="__secureMsgContent">` would otherwise switch the
+// script off (DOM clobbering).
+const loaded = globalThis as { __secureMsgContent?: unknown };
+if (document.body && loaded.__secureMsgContent !== true) {
   loaded.__secureMsgContent = true;
   scan(document.body);
   new MutationObserver((records) => {

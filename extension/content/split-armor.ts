@@ -26,71 +26,117 @@ const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE", "TEXTAREA", "TI
 /** A container with more text than the largest armor (4 MiB of base64) holds no block. */
 const MAX_TEXT = 6 * 1024 * 1024;
 
+/** A container's text (`lineText`), where each text node starts in it, and its blocks. */
+export interface Lines {
+  text: string;
+  at: Map<Text, number>;
+  blocks?: { start: number; armor: string }[];
+}
+
+/**
+ * Reads `root` as `lineText` does, remembering where each text node starts. The walk is
+ * iterative, so a page's deeply nested DOM cannot overflow the stack.
+ */
+export function readLines(root: Element): Lines {
+  const parts: string[] = [];
+  const at = new Map<Text, number>();
+  let length = 0;
+  const push = (s: string) => {
+    parts.push(s);
+    length += s.length;
+  };
+  const stack: (Node | "\n")[] = [root];
+  while (stack.length > 0 && length <= MAX_TEXT) {
+    const n = stack.pop() as Node | "\n";
+    if (n === "\n") {
+      push(n);
+      continue;
+    }
+    if (n.nodeType === Node.TEXT_NODE) {
+      at.set(n as Text, length);
+      push((n as Text).data);
+      continue;
+    }
+    if (!(n instanceof Element) || SKIP.has(n.tagName)) continue;
+    if (n.tagName === "BR") {
+      push("\n");
+      continue;
+    }
+    if (BLOCKS.has(n.tagName)) {
+      push("\n");
+      stack.push("\n");
+    }
+    for (let c = n.lastChild; c; c = c.previousSibling) stack.push(c);
+  }
+  return { text: parts.join(""), at };
+}
+
 /** The text of `root` with <br> and block elements as line breaks. */
 export function lineText(root: Element): string {
-  const parts: string[] = [];
-  let length = 0;
-  const walk = (n: Node): void => {
-    if (length > MAX_TEXT) return;
-    if (n.nodeType === Node.TEXT_NODE) {
-      const data = (n as Text).data;
-      parts.push(data);
-      length += data.length;
-      return;
-    }
-    if (!(n instanceof Element) || SKIP.has(n.tagName)) return;
-    if (n.tagName === "BR") {
-      parts.push("\n");
-      return;
-    }
-    const block = BLOCKS.has(n.tagName);
-    if (block) parts.push("\n");
-    for (let c = n.firstChild; c; c = c.nextSibling) walk(c);
-    if (block) parts.push("\n");
-  };
-  walk(root);
-  return parts.join("");
+  return readLines(root).text;
 }
 
 /** The blocks already given a control, per container, so a re-scan adds none twice. */
 const handled = new WeakMap<Element, Set<string>>();
 
-/** The MESSAGE blocks in a text read by `lineText`, each with one line per armor line. */
-export function armorInLines(lines: string): string[] {
+/** Where each MESSAGE block starts in a text read by `lineText`, and its canonical armor. */
+function blocksIn(lines: string): { start: number; armor: string }[] {
+  // Same length: offsets into `lines` stay valid.
   const text = lines.replace(/\u00a0/g, " ");
   return findArmor(text)
     .filter((b) => b.kind === "MESSAGE")
-    .map((b) =>
-      b.text
-        .split(/\r?\n/)
-        .map((line) => line.trim())
-        .filter((line) => line.length > 0)
-        .join("\n"),
-    );
+    .map((b) => ({ start: b.start, armor: canonical(b.text) }));
+}
+
+function canonical(block: string): string {
+  return block
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .join("\n");
+}
+
+/** The MESSAGE blocks in a text read by `lineText`, each with one line per armor line. */
+export function armorInLines(lines: string): string[] {
+  return blocksIn(lines).map((b) => b.armor);
 }
 
 /**
  * The container of the block that starts in `node` and the block's armor, or null if
- * there is none (or it has a control already). `stop(el)` ends the search at elements
- * where no control may go (editable fields, our own controls).
+ * there is none (or it has a control already). Only the block whose BEGIN line is in
+ * `node` is taken, never another block of the same container: the control sits by the
+ * block it decrypts. `stop(el)` ends the search at elements where no control may go
+ * (editable fields, our own controls). `cache` holds the containers read during one
+ * scan, so a page with many BEGIN lines costs one read per container, not one per line.
  */
 export function splitArmor(
   node: Text,
   stop: (el: Element) => boolean,
+  cache: Map<Element, Lines> = new Map(),
 ): { container: HTMLElement; armor: string } | null {
   let el = node.parentElement;
   for (let depth = 0; el && depth < MAX_DEPTH; depth++, el = el.parentElement) {
     if (stop(el)) return null;
-    const text = lineText(el);
-    if (!text.includes(END_MARK)) continue;
-    const blocks = armorInLines(text);
-    if (blocks.length === 0) continue;
+    let lines = cache.get(el);
+    if (!lines) {
+      lines = readLines(el);
+      cache.set(el, lines);
+    }
+    // Beyond what is read (MAX_TEXT): no container further up holds it either.
+    const from = lines.at.get(node);
+    if (from === undefined) return null;
+    if (!lines.text.includes(END_MARK)) continue;
+    lines.blocks ??= blocksIn(lines.text);
+    const to = from + node.data.length;
+    const mine = lines.blocks.filter((b) => b.start >= from && b.start < to);
+    // This node's block is not whole here: look further up.
+    if (mine.length === 0) continue;
     const done = handled.get(el) ?? new Set<string>();
     handled.set(el, done);
-    const fresh = blocks.find((b) => !done.has(b));
+    const fresh = mine.find((b) => !done.has(b.armor));
     if (fresh === undefined) return null;
-    done.add(fresh);
-    return { container: el, armor: fresh };
+    done.add(fresh.armor);
+    return { container: el, armor: fresh.armor };
   }
   return null;
 }

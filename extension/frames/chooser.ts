@@ -1,15 +1,22 @@
 /**
  * The chooser window for "Encrypt selection for…" (extension/background/insertions.ts):
  * an extension page in a window of its own, opened by the worker, where the user picks
- * the contact, after unlocking if needed. It never sees the selected text: the worker
- * takes it from the page and replaces it with the armor. It also tells the user why an
- * action could not start (`#problem=CODE`), so a menu click never fails silently.
+ * the contact, after unlocking if needed. It shows the selected text as the worker read it
+ * from the page: the page controls what its field holds and how it is drawn, so this
+ * window, which no page can reach, is where the user sees what will be encrypted and
+ * signed in their name. The worker encrypts exactly that text, and replaces it with the
+ * armor only if the page still holds it. It also tells the user why an action could not
+ * start (`#problem=CODE`), so a menu click never fails silently.
  */
 import type { Contact } from "../../protocol/contacts.js";
 import { sendRequest } from "../shared/messages.js";
 import { codeOf, contactLabel, el, insertionId, problemText } from "./ui.js";
 
 const out = document.getElementById("out") ?? document.body;
+const PREVIEW_STYLE =
+  "margin: 0 0 8px; padding: 6px 8px; max-height: 160px; overflow: auto; " +
+  "white-space: pre-wrap; overflow-wrap: anywhere; border-left: 3px solid #9a9db0; " +
+  "background: #f1f2f6;";
 
 function show(...nodes: Node[]): void {
   out.replaceChildren(...nodes);
@@ -68,7 +75,16 @@ function unlock(): Promise<void> {
   });
 }
 
-function choose(id: string, site: string, contacts: Contact[]): void {
+/** The text to encrypt, as text (never HTML), scrollable when long. */
+function preview(text: string): HTMLElement {
+  const quote = el("blockquote", { className: "preview", textContent: text });
+  quote.setAttribute("style", PREVIEW_STYLE);
+  const label = el("p", { className: "hint", id: "preview-label" }, "Text to encrypt:");
+  quote.setAttribute("aria-labelledby", "preview-label");
+  return el("div", {}, label, quote);
+}
+
+function choose(id: string, site: string, text: string, contacts: Contact[]): void {
   const error = el("p", { className: "error" });
   error.setAttribute("role", "alert");
   const list = el("ul", { className: "contacts" });
@@ -103,6 +119,7 @@ function choose(id: string, site: string, contacts: Contact[]): void {
   show(
     el("h1", {}, "Encrypt selection for…"),
     el("p", { className: "hint" }, `The selected text on ${site} is replaced with the armor.`),
+    preview(text),
     contacts.length > 0
       ? list
       : el("p", { className: "note" }, "No contacts yet: add one in SECURE-MSG first."),
@@ -118,11 +135,11 @@ async function main(): Promise<void> {
   const id = insertionId();
   if (!id) return failure("UNKNOWN_INSERTION");
   try {
-    const { site } = await sendRequest({ type: "insertion", id });
+    const { site, text = "" } = await sendRequest({ type: "insertion", id });
     const state = await sendRequest({ type: "state" });
     if (state.status === "none") return failure("NO_ACCOUNT");
     if (state.status === "locked") await unlock();
-    choose(id, site, await sendRequest({ type: "contacts" }));
+    choose(id, site, text, await sendRequest({ type: "contacts" }));
   } catch (err) {
     failure(codeOf(err));
   }

@@ -50,6 +50,13 @@ function waitForUnlock(): Promise<void> {
 function form(contacts: Contact[], singleLine: boolean): void {
   const to = el("select");
   to.required = true;
+  // No contact is preselected: the user picks one in this frame, so a page that covers
+  // part of it (it can) cannot pass its own label off as the recipient of a default.
+  const none = el("option", { textContent: "Choose a contact…" });
+  none.value = "";
+  none.disabled = true;
+  none.selected = true;
+  to.append(none);
   for (const c of contacts) {
     const option = el("option", { textContent: contactLabel(c) });
     option.value = c.address;
@@ -82,6 +89,11 @@ function form(contacts: Contact[], singleLine: boolean): void {
   );
   f.addEventListener("submit", async (e) => {
     e.preventDefault();
+    if (!to.value) {
+      error.textContent = "Choose the contact to encrypt for.";
+      to.focus();
+      return;
+    }
     submit.disabled = true;
     error.textContent = "";
     try {

@@ -41,6 +41,9 @@ export function renderMessage(out: HTMLElement, m: Decrypted): void {
       ? el("span", "badge verified", "Verified")
       : el("span", "badge unverified", "Not verified"),
   );
+  // A first message from an address not seen before: the address is the sender's own
+  // claim (docs/threat-model.md, 3.1), and armor on a page may come from anyone.
+  if (m.newContact) header.append(el("span", "note", "New contact: the address is unconfirmed"));
   if (m.again) header.append(el("span", "note", "(read before)"));
   out.replaceChildren(header, el("p", "text", m.text));
 }

@@ -146,6 +146,11 @@ export interface InsertionInfo {
   singleLine: boolean;
   /** The origin of the page (frame) holding the field. */
   site: string;
+  /**
+   * "Encrypt selection" only: the selected text, exactly what will be encrypted, for the
+   * chooser (an extension page) to show. The page chose it; this is the user's check.
+   */
+  text?: string;
 }
 /** A site the content script watches, when its host permission is `allowed`. */
 export interface Site {

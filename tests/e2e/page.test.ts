@@ -407,4 +407,42 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     await after.close();
     await popup.close();
   }, 60_000);
+
+  it("shows in the chooser exactly the text it will encrypt", async () => {
+    const page = await open("/form");
+    await page.evaluate((secret) => {
+      const ta = document.getElementById("ta") as HTMLTextAreaElement;
+      ta.focus();
+      const at = ta.value.indexOf(secret);
+      ta.setSelectionRange(at, at + secret.length);
+    }, SECRET);
+    const win = await openChooser(page);
+    await win.locator(".preview").waitFor({ timeout: 15_000 });
+    expect(await win.locator(".preview").textContent()).toBe(SECRET);
+    await pick(win, /bob/);
+    const value = await page.locator("#ta").inputValue();
+    expect((await bob.decrypt(value.slice("Dear Bob, ".length, -" Regards".length))).text).toBe(
+      SECRET,
+    );
+    await page.close();
+  }, 60_000);
+
+  it("a page cannot embed the frames by their static URL (Chrome: use_dynamic_url)", async () => {
+    const page = await open("/form");
+    const urls = [
+      "decrypt.html#SECURE-MSG:MESSAGE:AAAA",
+      "compose.html#AAAAAAAAAAAAAAAAAAAAAA",
+    ].map((p) => browser.url(`extension/frames/${p}`));
+    await page.evaluate((list) => {
+      for (const src of list) {
+        const f = document.createElement("iframe");
+        f.src = src;
+        document.body.append(f);
+      }
+    }, urls);
+    await page.waitForTimeout(1500);
+    const prefix = browser.url("extension/frames/");
+    expect(page.frames().filter((f) => f.url().startsWith(prefix))).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -105,6 +105,7 @@ describe("Encrypt selection for…", () => {
       mode: "selection",
       singleLine: false,
       site: location.origin,
+      text: SECRET,
     });
     // What waits in storage.session names the field's place, never its text.
     expect(JSON.stringify([...w.browser.storage.session.data])).not.toContain("vault");
@@ -153,6 +154,30 @@ describe("Encrypt selection for…", () => {
     expect(again).toMatchObject({ ok: false, error: { code: "UNKNOWN_INSERTION" } });
   });
 
+  it("shows the chooser exactly the text it encrypts, whatever the page drew", async () => {
+    // The page decides what its field holds (here it swapped the text under the user's
+    // selection, keeping it looking the same elsewhere): the chooser, which the page cannot
+    // touch, shows what will be signed in the user's name, and that is what is encrypted.
+    const ta = select("ta", 0, 0);
+    ta.value = "Pay mallory 1000 EUR";
+    ta.setSelectionRange(0, ta.value.length);
+    const id = await start("selection");
+    const shown = (await w.call({ type: "insertion", id }, frame)).text;
+    expect(shown).toBe("Pay mallory 1000 EUR");
+    await w.call({ type: "encryptSelection", id, to: "bob" }, frame);
+    expect((await bob.decrypt(ta.value)).text).toBe(shown);
+  });
+
+  it("tells the chooser when the page changed the selection before it was shown", async () => {
+    const ta = selectSecret();
+    const id = await start("selection");
+    ta.value = ta.value.replace(SECRET, "something else entirely....");
+    const r = await w.ask({ type: "insertion", id }, frame);
+    expect(r).toMatchObject({ ok: false, error: { code: "PAGE_CHANGED" } });
+    const again = await w.ask({ type: "encryptSelection", id, to: "bob" }, frame);
+    expect(again).toMatchObject({ ok: false, error: { code: "UNKNOWN_INSERTION" } });
+  });
+
   it("keeps the insertion while locked, and finishes after unlocking", async () => {
     const ta = selectSecret();
     const id = await start("selection");
@@ -187,7 +212,7 @@ describe("Encrypt selection for…", () => {
     selectSecret();
     const id = await start("selection");
     now += INSERTION_TTL_MS + 1;
-    for (const bad of [id, "AAAAAAAAAAAAAAAAAAAAAA"]) {
+    for (const bad of [id, "AAAAAAAAAAAAAAAAAAAAAA", "__proto__", "constructor"]) {
       const r = await w.ask({ type: "insertion", id: bad }, frame);
       expect(r).toMatchObject({ ok: false, error: { code: "UNKNOWN_INSERTION" } });
     }

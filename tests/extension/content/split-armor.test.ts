@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   armorInLines,
   BEGIN_MARK,
+  type Lines,
   lineText,
   splitArmor,
 } from "../../../extension/content/split-armor.js";
@@ -71,6 +72,42 @@ describe("splitArmor", () => {
     document.body.innerHTML = `<div contenteditable="true" id="c">${lines.join("<br>")}</div>`;
     const found = splitArmor(beginNode(document.body), (el) => el.id === "c");
     expect(found).toBe(null);
+  });
+
+  it("takes the block that starts in the node, never another block of its container", () => {
+    // A whole block in one text node (it has its own control), then a block split by <br>,
+    // in the same container: the split block's control must decrypt the split block.
+    const other = armor("MESSAGE", new Uint8Array(64).fill(7));
+    document.body.innerHTML = `<div id="c">${other}<br>${lines.join("<br>")}</div>`;
+    const begins = Array.from(document.getElementById("c")?.childNodes ?? []).filter(
+      (n): n is Text => n.nodeType === 3 && (n as Text).data.startsWith(BEGIN_MARK),
+    );
+    const split = begins.find((n) => !n.data.includes("END"));
+    const found = splitArmor(split as Text, () => false);
+    expect(found?.container.id).toBe("c");
+    expect(found?.armor).toBe(block.trimEnd());
+    expect(dearmor(found?.armor ?? "").data).toEqual(dearmor(block).data);
+  });
+
+  it("reads each container once per scan, however many BEGIN lines a page has", () => {
+    // A pathological page: thousands of BEGIN lines without their END in one container.
+    const n = 3000;
+    document.body.innerHTML = `<section id="c">${`<div>${BEGIN_MARK}</div>`.repeat(n)}</section>`;
+    const cache = new Map<Element, Lines>();
+    const started = performance.now();
+    for (const div of Array.from(document.querySelectorAll("#c > div")))
+      expect(splitArmor(div.firstChild as Text, () => false, cache)).toBe(null);
+    // The <div>s, the section, the body, the html element: each read once.
+    expect(cache.size).toBe(n + 3);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it("survives a deeply nested page (no recursion)", () => {
+    let html = `${lines.join("<br>")}`;
+    for (let i = 0; i < 20_000; i++) html = `<span>${html}</span>`;
+    const root = document.createElement("div");
+    root.innerHTML = html;
+    expect(lineText(root)).toContain(BEGIN_MARK);
   });
 
   it("finds nothing for a BEGIN line without its END", () => {

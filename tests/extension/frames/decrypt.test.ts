@@ -9,6 +9,7 @@ import "fake-indexeddb/auto";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RELAY } from "../../../extension/background/settings.js";
 import { renderMessage } from "../../../extension/frames/decrypt.js";
+import { armor } from "../../../protocol/armor.js";
 import { Client } from "../../../protocol/client.js";
 import { MemoryStorage } from "../../../protocol/storage.js";
 import { frame } from "../background/fake-browser.js";
@@ -17,7 +18,12 @@ import { kdf, PASSWORD, worker } from "../background/worker.js";
 describe("decrypt frame", () => {
   it("shows the user's own message as theirs, never as from its recipient", async () => {
     const w = await worker();
-    await w.call({ type: "createAccount", relay: DEFAULT_RELAY, name: "alice", password: PASSWORD });
+    await w.call({
+      type: "createAccount",
+      relay: DEFAULT_RELAY,
+      name: "alice",
+      password: PASSWORD,
+    });
     const bob = await Client.create(
       new MemoryStorage(),
       { name: "bob", password: "bob's password", relay: "" },
@@ -56,5 +62,30 @@ describe("decrypt frame", () => {
     expect(out.textContent).not.toContain("From bob");
     renderMessage(out, { ...m, direction: "in" });
     expect(out.querySelector(".from")?.textContent).toBe("From bob");
+    expect(out.textContent).not.toContain("New contact");
+  });
+
+  it("says when a message comes from an address never seen before", async () => {
+    // Armor planted on a page by a stranger who claims an address alice has not pinned.
+    const w = await worker();
+    await w.call({
+      type: "createAccount",
+      relay: DEFAULT_RELAY,
+      name: "alice",
+      password: PASSWORD,
+    });
+    const mallory = await Client.create(
+      new MemoryStorage(),
+      { name: "ceo", password: "mallory's password", relay: "" },
+      { kdf },
+    );
+    await mallory.addContact(await w.call({ type: "exportBundle" }));
+    const planted = armor("MESSAGE", (await mallory.encrypt("alice", "wire the money")).envelope);
+    const d = await w.call({ type: "decryptArmor", armor: planted }, frame);
+    expect(d).toMatchObject({ newContact: true, verified: false });
+    const out = document.createElement("main");
+    renderMessage(out, d);
+    expect(out.textContent).toContain("New contact: the address is unconfirmed");
+    expect(out.textContent).toContain("Not verified");
   });
 });
