@@ -39,9 +39,12 @@ function adminSql(): postgres.Sql {
 
 const created = new Set<string>();
 
-/** A schema name no other run uses: created by the store that first opens it. */
-export function schemaName(): string {
-  const name = `t_${process.pid}_${randomBytes(5).toString("hex")}`;
+/**
+ * A schema name no other run uses (padded to `length` characters): created by the store
+ * that first opens it, dropped by `dropSchemas`.
+ */
+export function schemaName(length = 0): string {
+  const name = `t_${process.pid}_${randomBytes(5).toString("hex")}`.padEnd(length, "x");
   created.add(name);
   return name;
 }

@@ -6,7 +6,7 @@
  */
 import postgres from "postgres";
 import { StoreUnavailable } from "./errors.js";
-import { guardedSocket } from "./postgres-socket.js";
+import { guardSockets } from "./postgres-socket.js";
 import { checkSchema, parseDatabaseUrl } from "./postgres-url.js";
 
 export interface PostgresOptions {
@@ -23,6 +23,8 @@ export interface PostgresOptions {
 export interface Connection {
   sql: postgres.Sql;
   schema: string;
+  /** Ms until the next connection attempt after a failed one (postgres-socket.ts). */
+  retryIn(): number;
 }
 
 function positiveInt(value: number, name: string): number {
@@ -64,8 +66,10 @@ export function connect(
   // and `onnotify`, which gets every NOTIFY on the instance's connections. The LISTEN
   // connection uses that instead of sql.listen(), whose automatic re-listen retries at
   // once and forever while the server is down (postgres-notify.ts retries with backoff).
+  // The pool retries within about a second; the LISTEN connection may wait longer.
+  const guard = guardSockets(hooks ? 5000 : 1000);
   const untyped = {
-    socket: guardedSocket(),
+    socket: guard.socket,
     ...(hooks ? { onnotify: hooks.onnotify } : {}),
   } as unknown as Partial<postgres.Options<Record<string, postgres.PostgresType>>>;
   const sql = postgres(parsed.url, {
@@ -91,7 +95,7 @@ export function connect(
     ...listener,
     ...untyped,
   });
-  return { sql, schema };
+  return { sql, schema, retryIn: guard.retryIn };
 }
 
 /**

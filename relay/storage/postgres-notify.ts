@@ -10,7 +10,8 @@
  * exponential backoff (RETRY_MIN_MS to RETRY_MAX_MS). PostgreSQL does not queue notices
  * for a listener that is gone, so after listening again, the messages appended since
  * the last notice seen are read back from the table and announced (at most
- * CATCH_UP_LIMIT; events only say "fetch now", and clients fetch when they reconnect).
+ * CATCH_UP_LIMIT, this process's own among them: events only say "fetch now", so an
+ * extra one costs a fetch, and clients fetch when they reconnect anyway).
  */
 import type postgres from "postgres";
 import { base64url } from "../../protocol/bytes.js";
@@ -21,8 +22,9 @@ const CATCH_UP_LIMIT = 1000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
 
+/** At most 59 bytes (schema names have at most 48): PostgreSQL refuses channels of 64. */
 export function channelName(schema: string): string {
-  return `secure_msg_deposit:${schema}`;
+  return `secure_msg:${schema}`;
 }
 
 interface Payload {
@@ -118,7 +120,7 @@ export class DepositListener {
   async #listen(first: boolean): Promise<void> {
     this.#connecting = true;
     try {
-      // The channel name comes from a checked schema name (postgres-connect.ts).
+      // The channel name comes from a checked schema name (postgres-url.ts).
       await this.#sql.unsafe(`LISTEN "${this.#channel.replace(/"/g, '""')}"`);
       if (first) {
         // Listening: anything appended from now on is notified; what came before is not news.

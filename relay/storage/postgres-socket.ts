@@ -1,20 +1,20 @@
 /**
- * The sockets the PostgreSQL store's connections use: a circuit breaker in front of
- * postgres.js's own connecting, so that an outage gives fast 503s and a bounded trickle
- * of connection attempts, and the relay recovers by itself when the database is back.
+ * The sockets the PostgreSQL store's connections use: a backoff in front of postgres.js's
+ * own connecting, so that an outage gives 503s within about a second and a bounded
+ * trickle of connection attempts, and the relay recovers by itself when the database is
+ * back.
  *
  * Why: postgres.js retries a connection that the server (or a proxy or pooler in front of
  * it) closes during startup at once and without end, restarting its connect timeout each
  * time, so a query waits forever while the client opens hundreds of connections a second.
- * Here a connection that closes before the server said anything is an error the waiting
- * query fails with, and after a failed attempt the next ones fail at once, without
- * connecting, until a backoff (RETRY_MIN_MS doubling to RETRY_MAX_MS) has passed. The
- * first answer from the server closes the circuit again.
+ * Here a connection that closes before the server said anything is an error, which the
+ * waiting query fails with; and after a failed attempt the next one waits a backoff
+ * (RETRY_MIN_MS doubling up to `maxDelayMs`) before it connects. The first answer from
+ * the server resets the backoff.
  */
-import { connect as netConnect, Socket } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
+const RETRY_MIN_MS = 50;
 
 interface SocketOptions {
   host: string[];
@@ -22,50 +22,55 @@ interface SocketOptions {
   path?: string | false;
 }
 
-function failure(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
+export interface SocketGuard {
+  /** For postgres.js's `socket` option. */
+  socket: (o: SocketOptions) => Promise<Socket>;
+  /** Ms until the next connection attempt is due; 0 when the database last answered. */
+  retryIn(): number;
 }
 
-/** A socket factory for postgres.js's `socket` option; one breaker per driver instance. */
-export function guardedSocket(): (o: SocketOptions) => Promise<Socket> {
+/** One backoff per driver instance. */
+export function guardSockets(maxDelayMs: number): SocketGuard {
   let failures = 0;
-  let openUntil = 0;
+  let notBefore = 0;
   let next = 0;
-  return async (o) => {
-    const now = Date.now();
-    if (now < openUntil) {
-      // Fails like a refused connection: the waiting query is rejected (a 503).
-      const socket = new Socket();
-      socket.on("error", () => undefined);
-      const wait = openUntil - now;
-      process.nextTick(() =>
-        socket.destroy(
-          failure("ECONNREFUSED", `the database was unreachable; next attempt in ${wait} ms`),
-        ),
-      );
-      return socket;
-    }
+  const retryIn = () => Math.max(0, Math.ceil(notBefore - Date.now()));
+  const socket = async (o: SocketOptions): Promise<Socket> => {
+    const wait = notBefore - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     // Several hosts (postgres://h1,h2/db): try them in turn.
     const i = next++ % Math.max(1, o.host.length);
-    const socket = o.path ? netConnect(o.path) : netConnect(o.port[i] ?? o.port[0]!, o.host[i]!);
-    // The driver adds its own handlers once this resolves; none may be missing before.
-    socket.on("error", () => undefined);
+    const sock = o.path ? netConnect(o.path) : netConnect(o.port[i] ?? o.port[0]!, o.host[i]!);
     let answered = false;
-    socket.once("data", () => {
+    let failed = false;
+    // Recorded on the first sign of failure, before the driver (whose handlers come after
+    // these) fails the waiting query, so that the store's next call sees the backoff.
+    const fail = () => {
+      if (answered || failed) return;
+      failed = true;
+      failures = Math.min(failures + 1, 16);
+      const backoff = Math.min(maxDelayMs, RETRY_MIN_MS * 2 ** (failures - 1));
+      // Jitter, so that processes cut off together do not come back in step.
+      notBefore = Date.now() + backoff * (0.5 + Math.random() / 2);
+    };
+    // The driver adds its own handlers once this resolves; none may be missing before.
+    sock.on("error", fail);
+    sock.once("data", () => {
       answered = true;
       failures = 0;
-      openUntil = 0;
+      notBefore = 0;
     });
-    socket.once("end", () => {
-      if (!answered)
-        socket.destroy(failure("ECONNRESET", "the database closed the connection while opening"));
-    });
-    socket.once("close", () => {
+    sock.once("end", () => {
       if (answered) return;
-      failures = Math.min(failures + 1, 16);
-      const backoff = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1));
-      openUntil = Date.now() + backoff * (0.5 + Math.random() / 2);
+      fail();
+      sock.destroy(
+        Object.assign(new Error("the database closed the connection while opening"), {
+          code: "ECONNRESET",
+        }),
+      );
     });
-    return socket;
+    sock.once("close", fail);
+    return sock;
   };
+  return { socket, retryIn };
 }

@@ -25,8 +25,16 @@ async function lockLog(tx: Tx): Promise<number> {
   return row!.size;
 }
 
-/** Appends `leaf` as leaf `n` (protocol/merkle.ts); the caller holds lockLog. */
-async function append(tx: Tx, n: number, leaf: Uint8Array): Promise<number> {
+/**
+ * The writes that append `leaf` as leaf `n` (protocol/merkle.ts), not yet sent: the
+ * caller holds lockLog and sends them with its own in one pipeline, so that the lock is
+ * held for as few round trips as possible.
+ */
+async function append(
+  tx: Tx,
+  n: number,
+  leaf: Uint8Array,
+): Promise<postgres.PendingQuery<postgres.Row[]>[]> {
   const siblings = await Promise.all(
     siblingsForAppend(n).map(async (s) => {
       const [row] = await tx<{ hash: Buffer }[]>`
@@ -35,14 +43,13 @@ async function append(tx: Tx, n: number, leaf: Uint8Array): Promise<number> {
       return new Uint8Array(row.hash);
     }),
   );
-  await Promise.all(
-    nodesForAppend(n, leaf, siblings).map(
+  return [
+    ...nodesForAppend(n, leaf, siblings).map(
       (x) =>
         tx`INSERT INTO log_nodes (level, idx, hash) VALUES (${x.level}, ${x.index}, ${x.hash})`,
     ),
-  );
-  await tx`UPDATE log_meta SET size = ${n + 1} WHERE id = 0`;
-  return n;
+    tx`UPDATE log_meta SET size = ${n + 1} WHERE id = 0`,
+  ];
 }
 
 /** RelayStore.deposit, plus the NOTIFY that tells the other processes (postgres-notify.ts). */
@@ -54,20 +61,24 @@ export async function depositTx(
   notice: { channel: string; origin: string },
 ): Promise<DepositResult> {
   const n = await lockLog(tx);
-  const [existing] = await tx<MessageRow[]>`
-    SELECT * FROM messages WHERE mailbox = ${m.to} AND id = ${m.id}`;
+  const [[existing], [held]] = await Promise.all([
+    tx<MessageRow[]>`SELECT * FROM messages WHERE mailbox = ${m.to} AND id = ${m.id}`,
+    // Expired messages that `expire` has not swept yet do not count against the quota.
+    tx<{ n: number }[]>`
+      SELECT count(*) AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`,
+  ]);
   if (existing) return { status: "duplicate", message: toMessage(existing) };
-  // Expired messages that `expire` has not swept yet do not count against the quota.
-  const [held] = await tx<{ n: number }[]>`
-    SELECT count(*) AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`;
   if (held!.n >= maxPerMailbox) return { status: "quota" };
-  const index = await append(tx, n, leaf);
-  await tx`
-    INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)
-    VALUES (${m.to}, ${m.id}, ${m.envelope}, ${m.at}, ${m.expires}, ${m.receipt}, ${index})`;
+  const index = n;
   // Delivered to the listeners on commit only: never a message they cannot fetch yet.
   const payload = noticePayload(notice.origin, { to: m.to, id: m.id, index });
-  await tx`SELECT pg_notify(${notice.channel}, ${payload})`;
+  await Promise.all([
+    ...(await append(tx, n, leaf)),
+    tx`
+      INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)
+      VALUES (${m.to}, ${m.id}, ${m.envelope}, ${m.at}, ${m.expires}, ${m.receipt}, ${index})`,
+    tx`SELECT pg_notify(${notice.channel}, ${payload})`,
+  ]);
   const message: StoredMessage = {
     id: m.id,
     to: m.to,
@@ -94,13 +105,16 @@ export async function putEntryTx(
     if (!equal(current.identityKey, e.identityKey) || e.created <= current.created)
       return { status: "conflict", current };
   }
-  const index = await append(tx, n, leaf);
-  await tx`
-    INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
-    VALUES (${e.name}, ${e.bundle}, ${e.identityKey}, ${e.created}, ${e.at}, ${e.signature}, ${index})
-    ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
-      identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
-      signature = excluded.signature, log_index = excluded.log_index`;
+  const index = n;
+  await Promise.all([
+    ...(await append(tx, n, leaf)),
+    tx`
+      INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
+      VALUES (${e.name}, ${e.bundle}, ${e.identityKey}, ${e.created}, ${e.at}, ${e.signature}, ${index})
+      ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
+        identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
+        signature = excluded.signature, log_index = excluded.log_index`,
+  ]);
   const entry: StoredEntry = {
     name: e.name,
     bundle: e.bundle,

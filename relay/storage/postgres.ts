@@ -5,14 +5,21 @@
  * serialized by a row lock, so they never fork (postgres-writes.ts), and a deposit
  * NOTIFYs the other processes when it commits (postgres-notify.ts).
  *
- * Failures of the database or the connection are StoreUnavailable (a 503). postgres.js
- * opens connections on demand, so once the database is back the next request succeeds:
- * the store holds no state that a lost connection could wedge.
+ * Failures of the database or the connection are StoreUnavailable (a 503). While the
+ * database is unreachable, calls fail at once and connection attempts back off (up to
+ * 1 s apart; postgres-socket.ts); postgres.js opens connections on demand, so once the
+ * database is back the next call after the backoff succeeds: no restart is needed.
  */
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { StoreUnavailable } from "./errors.js";
-import { connect, isRetryable, type PostgresOptions, unavailable } from "./postgres-connect.js";
+import {
+  type Connection,
+  connect,
+  isRetryable,
+  type PostgresOptions,
+  unavailable,
+} from "./postgres-connect.js";
 import { migrate } from "./postgres-migrations.js";
 import { channelName, DepositListener } from "./postgres-notify.js";
 import {
@@ -52,6 +59,8 @@ function checkInt(value: number, name: string, min = 0): void {
 export class PostgresStore implements RelayStore {
   readonly #sql: postgres.Sql;
   readonly #schema: string;
+  /** Ms until the pool tries to connect again after a failed attempt (postgres-socket.ts). */
+  readonly #retryIn: () => number;
   /** For the LISTEN connection, which subscribe() opens apart from the pool. */
   readonly #url: string;
   readonly #options: PostgresOptions;
@@ -61,9 +70,10 @@ export class PostgresStore implements RelayStore {
   #closed = false;
   #calls = 0;
 
-  private constructor(sql: postgres.Sql, schema: string, url: string, options: PostgresOptions) {
-    this.#sql = sql;
-    this.#schema = schema;
+  private constructor(c: Connection, url: string, options: PostgresOptions) {
+    this.#sql = c.sql;
+    this.#schema = c.schema;
+    this.#retryIn = c.retryIn;
     this.#url = url;
     this.#options = options;
   }
@@ -73,7 +83,8 @@ export class PostgresStore implements RelayStore {
    * schema and migrating it if needed. Safe when several processes open at once.
    */
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
-    const { sql, schema } = connect(url, options);
+    const c = connect(url, options);
+    const { sql, schema } = c;
     try {
       await migrate(sql, schema);
     } catch (e) {
@@ -85,7 +96,7 @@ export class PostgresStore implements RelayStore {
         });
       throw u;
     }
-    return new PostgresStore(sql, schema, url, options);
+    return new PostgresStore(c, url, options);
   }
 
   /** The schema holding this store's tables. */
@@ -95,6 +106,13 @@ export class PostgresStore implements RelayStore {
 
   #checkOpen(): void {
     if (this.#closed) throw new StoreUnavailable("store is closed");
+    // The database was unreachable moments ago: answer at once rather than queue behind
+    // the backoff (postgres-socket.ts). A call after the backoff tries again.
+    const wait = this.#retryIn();
+    if (wait > 0)
+      throw new StoreUnavailable(
+        `storage unavailable: database unreachable, retrying in ${wait} ms`,
+      );
   }
 
   /** Runs one query (or a few, outside a transaction), turning failures into StoreUnavailable. */

@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL store (issue 5): the shared RelayStore suite, then what only a shared
  * database has: migrations from several processes at once, appends from several
- * connection pools into one log, fan-out by LISTEN/NOTIFY, and outages as StoreUnavailable
- * with recovery. Every store works in a fresh schema of this run (tests/pg.ts).
+ * connection pools into one log, fan-out by LISTEN/NOTIFY, and the relay key check.
+ * Outages: postgres-failures.test.ts. Every store works in a fresh schema of this run.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { sha256 } from "../../protocol/kdf.js";
@@ -10,57 +10,20 @@ import * as merkle from "../../protocol/merkle.js";
 import { checkpointBody, entryBody, receiptBody } from "../../protocol/relay-api.js";
 import { checkRelayKey } from "../../relay/rekey.js";
 import { RelaySigner } from "../../relay/signer.js";
-import { StoreUnavailable } from "../../relay/storage/errors.js";
 import { PostgresStore } from "../../relay/storage/postgres.js";
 import { MIGRATIONS } from "../../relay/storage/postgres-migrations.js";
 import { parseDatabaseUrl } from "../../relay/storage/postgres-url.js";
-import type { DepositNotice, RelayStore } from "../../relay/storage/types.js";
-import {
-  closeAdmin,
-  dropSchemas,
-  pgAdmin,
-  pgMissing,
-  pgProxy,
-  schemaName,
-  schemaUrl,
-} from "../pg.js";
+import type { DepositNotice } from "../../relay/storage/types.js";
+import { pgAdmin, pgMissing, schemaName, schemaUrl } from "../pg.js";
 import { relaySigner } from "./helpers.js";
+import { cleanUp, open, until } from "./pg-store.js";
 import { entry, expectLog, leaf, message, NOW, randomBytes, storeSuite } from "./store-suite.js";
 
 const skip = await pgMissing();
 
-const stores: RelayStore[] = [];
-async function open(url = schemaUrl(), options = {}): Promise<PostgresStore> {
-  const s = await PostgresStore.open(url, options);
-  stores.push(s);
-  return s;
-}
-
 afterAll(async () => {
-  if (skip) return;
-  for (const s of stores) await s.close();
-  await dropSchemas();
-  await closeAdmin();
+  if (!skip) await cleanUp();
 });
-
-/** Expects `p` to reject with StoreUnavailable; returns it. */
-async function unavailable(p: Promise<unknown>): Promise<StoreUnavailable> {
-  const e = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(e).toBeInstanceOf(StoreUnavailable);
-  return e as StoreUnavailable;
-}
-
-/** Waits until `check()` is true (or fails after `ms`). */
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(skip)("PostgreSQL", () => {
   storeSuite("PostgresStore", () => open());
@@ -184,6 +147,18 @@ describe.skipIf(skip)("PostgreSQL", () => {
       expect(errors).toEqual([]);
     });
 
+    it("notifies on a schema with the longest name allowed", async () => {
+      const url = schemaUrl(schemaName(48));
+      const [a, b] = [await open(url), await open(url)];
+      const heard: DepositNotice[] = [];
+      await b.subscribe(
+        (n) => heard.push(n),
+        () => undefined,
+      );
+      expect((await a.deposit(message("bob"), leaf(), 10)).status).toBe("stored");
+      await until(() => heard.length === 1, "the notice");
+    });
+
     it("does not hear another schema's deposits", async () => {
       const a = await open();
       const b = await open();
@@ -235,110 +210,6 @@ describe.skipIf(skip)("PostgreSQL", () => {
       await expect(checkRelayKey(other, old, false)).rejects.toThrow(/another relay key/);
       expect((await other.allMessages()).map((m) => m.index)).toEqual([1, 2]);
       expect((await other.allEntries()).map((x) => x.name)).toEqual(["alice"]);
-    });
-  });
-
-  describe("PostgresStore when the database fails", () => {
-    it("cannot open an unreachable database: StoreUnavailable, without the password", async () => {
-      const e = await unavailable(
-        PostgresStore.open("postgres://postgres:hunter2@127.0.0.1:1/test?schema=x", {
-          connectTimeoutMs: 1000,
-        }),
-      );
-      expect(e.message).toMatch(/ECONNREFUSED/);
-      expect(e.message).not.toContain("hunter2");
-    });
-
-    it("answers StoreUnavailable during an outage, and serves again by itself after", async () => {
-      const proxy = await pgProxy();
-      try {
-        const schema = schemaName();
-        const store = await open(proxy.url(schema), { connectTimeoutMs: 1000 });
-        const direct = await open(schemaUrl(schema));
-        const heard: DepositNotice[] = [];
-        await store.subscribe(
-          (n) => heard.push(n),
-          () => undefined,
-        );
-        const leaves = [leaf()];
-        await store.deposit(message("bob"), leaves[0]!, 10);
-
-        proxy.down();
-        // Every call fails, and soon: none waits for the database to come back.
-        const t0 = Date.now();
-        await unavailable(store.health());
-        await unavailable(store.deposit(message("bob"), leaf(), 10));
-        await unavailable(store.fetch("bob", 10, NOW));
-        await unavailable(store.useNonce("n", NOW + 10, NOW));
-        for (let i = 0; i < 20; i++) await unavailable(store.health());
-        expect(Date.now() - t0).toBeLessThan(8000);
-        // The lost listener retries with backoff, not in a tight loop.
-        const before = proxy.attempts();
-        await new Promise((r) => setTimeout(r, 3000));
-        expect(proxy.attempts() - before).toBeLessThan(15);
-        // Another process deposits while this one's listening connection is down.
-        leaves.push(leaf());
-        const missed = await direct.deposit(message("carol"), leaves[1]!, 10);
-
-        proxy.up();
-        await until(() => heard.some((n) => n.to === "carol"), "the catch-up notice", 20_000);
-        expect(missed.status === "stored" && missed.message.index).toBe(1);
-        await store.health();
-        leaves.push(leaf());
-        expect((await store.deposit(message("bob"), leaves[2]!, 10)).status).toBe("stored");
-        await expectLog(store, leaves);
-        // And the listener is live again for new deposits.
-        await direct.deposit(message("dave"), leaf(), 10);
-        await until(() => heard.some((n) => n.to === "dave"), "a live notice again");
-      } finally {
-        await proxy.close();
-      }
-    });
-
-    it("fails a deposit whose log lock is held too long, then appends on", async () => {
-      const url = schemaUrl();
-      const store = await open(url, { lockTimeoutMs: 100 });
-      const l0 = leaf();
-      await store.deposit(message("bob"), l0, 10);
-      const sql = pgAdmin();
-      const schema = store.schema;
-      let release!: () => void;
-      const released = new Promise<void>((r) => {
-        release = r;
-      });
-      let locked!: () => void;
-      const isLocked = new Promise<void>((r) => {
-        locked = r;
-      });
-      const holder = sql.begin(async (tx) => {
-        await tx`SELECT size FROM ${tx(schema)}.log_meta WHERE id = 0 FOR UPDATE`;
-        locked();
-        await released;
-      });
-      await isLocked;
-      const e = await unavailable(store.deposit(message("bob"), leaf(), 10));
-      expect((e.cause as { code: string }).code).toBe("55P03");
-      // Readers are not blocked by the lock.
-      expect(await store.fetch("bob", 10, NOW)).toHaveLength(1);
-      release();
-      await holder;
-      const l1 = leaf();
-      expect((await store.deposit(message("bob"), l1, 10)).status).toBe("stored");
-      await expectLog(store, [l0, l1]);
-    });
-
-    it("keeps programming errors apart from unavailability", async () => {
-      const store = await open();
-      await expect(store.deposit(message("bob", { at: 1.5 }), leaf(), 10)).rejects.toThrow(
-        TypeError,
-      );
-      await expect(store.rateLimit("k", 0, 1, NOW)).rejects.toThrow(RangeError);
-      const missing = await store.node(0, 0).catch((e: unknown) => e);
-      expect(missing).toBeInstanceOf(Error);
-      expect(missing).not.toBeInstanceOf(StoreUnavailable);
-      await store.close();
-      await unavailable(store.health());
-      await unavailable(store.deposit(message("bob"), leaf(), 10));
     });
   });
 });
