@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createAccount } from "../protocol/account.js";
-import { base64url } from "../protocol/bytes.js";
+import { base64url, fromHex, randomBytes } from "../protocol/bytes.js";
 import { decodeEnvelope, envelopeId } from "../protocol/envelope.js";
 import { sha256 } from "../protocol/kdf.js";
 import { Context, DepositRequest, receiptBody, requestBody } from "../protocol/relay-api.js";
@@ -21,9 +21,11 @@ import { SqliteStore } from "../relay/storage/sqlite.js";
 import { seal, session } from "./parties.js";
 import { type Row, single } from "./report.js";
 import { signedHeaders } from "./signed.js";
-import { meanMs } from "./stats.js";
+import { msPerCall } from "./stats.js";
 
 const URL_ = "http://127.0.0.1:9";
+/** PKCS#8 PrivateKeyInfo prefix for Ed25519 (as protocol/sign.ts imports its seeds). */
+const ED25519_PKCS8 = fromHex("302e020100300506032b657004220420");
 const UNLIMITED = { windowMs: 60_000, limit: 1_000_000_000 };
 
 export async function relayBreakdown(quick: boolean): Promise<Row[]> {
@@ -51,6 +53,7 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
     const e = unique();
     const leaf = receiptBody({ id: envelopeId(e), to: "bob", envelopeHash: sha256(e), at: now });
     const text = body();
+    const pkcs8 = new Uint8Array([...ED25519_PKCS8, ...randomBytes(32)]);
 
     const deposit: [string, () => unknown][] = [
       [
@@ -68,6 +71,10 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
       ["– envelope decode + id + hash", () => [decodeEnvelope(e), envelopeId(e), sha256(e)]],
       ["– recipient lookup (getEntry)", () => store.getEntry("bob")],
       ["– Ed25519 receipt signature", () => signer.signReceipt(leaf)],
+      [
+        "– – WebCrypto: PKCS#8 import of an Ed25519 key, for reference",
+        () => crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]),
+      ],
       [
         "– store.deposit: quota count + insert + Merkle append, one transaction",
         () => {
@@ -117,7 +124,7 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
       ],
       ["– store.fetch of 50", () => store.fetch("bob", 50, Date.now())],
       [
-        "– 50 inclusion proofs (one node read per await)",
+        "– 50 inclusion proofs (RelayLog.inclusionProof)",
         async () => {
           const size = await store.logSize();
           for (let k = size - 50; k < size; k++) await log.inclusionProof(k, size);
@@ -126,7 +133,7 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
     ];
     const rows: Row[] = [];
     for (const [name, f] of [...deposit, ...fetch]) {
-      rows.push({ measure: `breakdown: ${name}`, unit: "ms", ours: single(await meanMs(f, n)) });
+      rows.push({ measure: `breakdown: ${name}`, unit: "ms", ours: single(await msPerCall(f, n)) });
     }
     rows.push(...(await fsync(dir, n)));
     return rows;
@@ -147,7 +154,7 @@ async function fsync(dir: string, n: number): Promise<Row[]> {
     const rows: Row[] = [];
     for (const mode of ["FULL", "NORMAL"]) {
       db.pragma(`synchronous = ${mode}`);
-      const ms = await meanMs(() => insert.run(v), n);
+      const ms = await msPerCall(() => insert.run(v), n);
       rows.push({
         measure: `breakdown: – a bare SQLite insert, WAL, synchronous = ${mode}`,
         unit: "ms",

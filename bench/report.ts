@@ -99,7 +99,7 @@ export function formatNumber(x: number): string {
 
 function ratioCell(r: number | undefined): string {
   if (r === undefined || !Number.isFinite(r)) return "";
-  return r >= 0.995 || r < 0.1 ? `${num(r)}×` : `${Math.round(r * 100)} %`;
+  return r >= 0.995 || r < 0.1 ? `${num(r)}×` : `${(r * 100).toFixed(1)} %`;
 }
 
 export function markdown(sections: Section[], m: Machine, quick: boolean): string {

@@ -105,10 +105,20 @@ export async function phasedRate(
   return out;
 }
 
-/** Mean milliseconds of `op` over `n` runs (for breakdowns, not comparisons). */
-export async function meanMs(op: () => Promise<unknown> | unknown, n: number): Promise<number> {
+/**
+ * Milliseconds per call of `op` (for breakdowns, not comparisons): `n` calls in 5 batches
+ * after one warm-up call, and the median of the batch means, so that a burst of other
+ * work on the machine spoils one batch rather than the result.
+ */
+export async function msPerCall(op: () => Promise<unknown> | unknown, n: number): Promise<number> {
   await op();
-  const start = performance.now();
-  for (let i = 0; i < n; i++) await op();
-  return (performance.now() - start) / n;
+  const batches = 5;
+  const per = Math.max(1, Math.ceil(n / batches));
+  const means: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const start = performance.now();
+    for (let i = 0; i < per; i++) await op();
+    means.push((performance.now() - start) / per);
+  }
+  return summarize(means).median;
 }
