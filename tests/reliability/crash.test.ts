@@ -58,6 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAll();
+  await PgCluster.removeAll();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -95,7 +96,7 @@ async function crashTest(name: string, launcher: Launcher, processes: number, fa
         if (first === undefined && ledger.count.deposits > from) first = Date.now() - since;
         if (Date.now() - since > STALL_MS)
           throw new Error(
-            `${after}: ${ledger.count.deposits - from} deposits in ${STALL_MS} ms; clients saw ${JSON.stringify(Object.fromEntries(ledger.errors))}; relay logs end: ${d.process(0).output.lines.slice(-5).join("\n")}`,
+            `${after}: ${ledger.count.deposits - from} deposits acknowledged in ${STALL_MS} ms; clients saw ${JSON.stringify(Object.fromEntries(ledger.errors))}\n${d.describe()}`,
           );
         await sleep(50);
       }
@@ -115,7 +116,11 @@ async function crashTest(name: string, launcher: Launcher, processes: number, fa
     );
     await faults;
     const numbers = throughput(ledger, seconds, clients);
-    await driver.drain(90_000);
+    await driver.drain(90_000).catch((e: Error) => {
+      throw new Error(
+        `${e.message}; clients saw ${JSON.stringify(Object.fromEntries(ledger.errors))}; last: ${ledger.samples.slice(-3).join(" | ")}\n${d.describe()}\n${d.errorLogs().slice(-3).join("\n")}`,
+      );
+    });
     const audit = ledger.audit();
     const logSize = await metricSum(d.urls[0]!, "secure_msg_relay_log_size");
     await report(`crash-${name}`, {

@@ -38,6 +38,8 @@ export interface Deployment {
   stop(): Promise<boolean>;
   /** The error-level log lines (pino JSON) of every process, killed ones included. */
   errorLogs(): string[];
+  /** Each current process: running, or how it exited and the end of its stderr. */
+  describe(): string;
 }
 
 export interface Launcher {
@@ -83,6 +85,14 @@ async function deployment(
       const codes = await Promise.all(running.map((r) => r.stop("SIGTERM")));
       return codes.every((c) => c === 0);
     },
+    describe: () =>
+      running
+        .map((r, i) => {
+          const { exitCode, signalCode } = r.child;
+          if (exitCode === null && signalCode === null) return `relay ${i}: running`;
+          return `relay ${i}: exited ${exitCode ?? signalCode}: ${r.output.stderr.slice(-600)}`;
+        })
+        .join("\n"),
     errorLogs: () => all.flatMap((r) => r.output.lines.filter((l) => /"level":(50|60)\b/.test(l))),
   };
 }

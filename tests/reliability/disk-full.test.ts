@@ -5,6 +5,8 @@
  * - SQLite: the data folder is a small tmpfs that deposits fill for real (ENOSPC, so
  *   SQLITE_FULL); the repair grows the tmpfs (`mount -o remount`).
  * - PostgreSQL: the private cluster is stopped; the repair starts it again.
+ * - PostgreSQL: the database turns read-only (SQLSTATE 25006 on every write), as a
+ *   demoted primary would; the repair makes it writable again.
  * Every deposit the relay refused is then sent again and stored as new (so it was not
  * stored before), and after a SIGKILL and a restart the recipient fetches exactly the
  * acknowledged deposits, each once.
@@ -21,6 +23,7 @@ import { killAll } from "../integration/helpers.js";
 import { makeUser, type TestUser } from "../relay/helpers.js";
 import { clientsFor, envelope, registerAll } from "./clients.js";
 import { freePort, type Launcher, postgresLauncher, sqliteLauncher } from "./deployments.js";
+import { report } from "./driver.js";
 import { PgCluster, skipPostgres } from "./pg-cluster.js";
 
 const run = promisify(execFile);
@@ -41,6 +44,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAll();
+  await PgCluster.removeAll();
+  // Normally unmounted by its test already; this is for a test that timed out.
+  await run("umount", ["-l", join(root, "tmpfs")]).catch(() => undefined);
   await rm(root, { recursive: true, force: true });
 });
 
@@ -48,9 +54,15 @@ interface StorageFault {
   /** Breaks the storage; `deposit` (true when acknowledged) lets it fill a disk. */
   break(deposit: () => Promise<boolean>): Promise<void>;
   repair(): Promise<void>;
+  /** What the relay must have logged as the cause of each of its 503s, if that is known. */
+  cause?: RegExp;
 }
 
-async function storageFaultTest(launcher: Launcher, fault: StorageFault): Promise<void> {
+async function storageFaultTest(
+  name: string,
+  launcher: Launcher,
+  fault: StorageFault,
+): Promise<void> {
   const d = await launcher.start(publicUrl, 1);
   const clients = clientsFor(users);
   const alice = clients[0]!;
@@ -98,13 +110,22 @@ async function storageFaultTest(launcher: Launcher, fault: StorageFault): Promis
     expect(refused.length).toBeGreaterThanOrEqual(6);
     const ackedWhileHealthy = acked.size;
 
+    // The relay knew why: it logged storage failures, and no internal error.
+    const logs = d.errorLogs();
+    expect(logs.filter((l) => l.includes('"msg":"internal error"'))).toEqual([]);
+    const storage = logs.filter((l) => l.includes('"msg":"storage unavailable"'));
+    expect(storage.length).toBeGreaterThan(0);
+    if (fault.cause) expect(storage.filter((l) => !fault.cause!.test(l))).toEqual([]);
+
     // Repaired: the relay, never restarted, stores each refused deposit as new.
     await fault.repair();
+    const repaired = Date.now();
     const deadline = Date.now() + 30_000;
     while (!(await send(refused[0]!))) {
       if (Date.now() > deadline) throw new Error("the relay did not recover within 30 s");
       await sleep(250);
     }
+    const recoveredMs = Date.now() - repaired;
     for (const x of refused.slice(1)) expect(await send(x)).toBe(true);
     expect(acked.size).toBe(ackedWhileHealthy + refused.length);
 
@@ -124,6 +145,13 @@ async function storageFaultTest(launcher: Launcher, fault: StorageFault): Promis
     }
     expect(got.length).toBe(new Set(got).size);
     expect(new Set(got)).toEqual(acked);
+    await report(`storage-${name}`, {
+      backend: launcher.backend,
+      ackedBeforeFailure: ackedWhileHealthy,
+      refused: refused.length,
+      recoveredMs,
+      fetchedAfterRestart: got.length,
+    });
     stopped = true;
     expect(await d.stop()).toBe(true);
   } finally {
@@ -144,7 +172,8 @@ it("SQLite: a full disk is a 503, nothing unstored is acknowledged, and the rela
     return ctx.skip();
   }
   try {
-    await storageFaultTest(sqliteLauncher(dir), {
+    await storageFaultTest("sqlite-full", sqliteLauncher(dir), {
+      cause: /storage unavailable: SQLITE_FULL/,
       async break(deposit) {
         let n = 0;
         while (await deposit()) if (++n > 1000) throw new Error("the 2 MiB tmpfs never filled up");
@@ -163,10 +192,38 @@ it.skipIf(skipPostgres() !== undefined)(
   async () => {
     const cluster = await PgCluster.create();
     try {
-      await storageFaultTest(postgresLauncher(join(root, "pg"), cluster.url), {
+      await storageFaultTest("postgres-stopped", postgresLauncher(join(root, "pg"), cluster.url), {
         break: () => cluster.stop("fast"),
         repair: () => cluster.start(),
       });
+    } finally {
+      await cluster.remove();
+    }
+  },
+  120_000,
+);
+
+it.skipIf(skipPostgres() !== undefined)(
+  "PostgreSQL: a database that turned read-only is a 503, nothing unstored is acknowledged, and the relay recovers",
+  async () => {
+    const cluster = await PgCluster.create();
+    try {
+      await storageFaultTest(
+        "postgres-read-only",
+        postgresLauncher(join(root, "pg-ro"), cluster.url),
+        {
+          cause: /25006/,
+          async break(deposit) {
+            await cluster.readOnly(true);
+            // Sessions take the reloaded setting at their next command: deposits until then
+            // are stored and acknowledged, as they should be.
+            let n = 0;
+            while (await deposit())
+              if (++n > 100) throw new Error("the database never turned read-only");
+          },
+          repair: () => cluster.readOnly(false),
+        },
+      );
     } finally {
       await cluster.remove();
     }

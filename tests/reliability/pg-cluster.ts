@@ -11,6 +11,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import postgres from "postgres";
 import { freePort } from "./deployments.js";
 
 const run = promisify(execFile);
@@ -44,6 +45,14 @@ export function skipPostgres(): string | undefined {
 }
 
 export class PgCluster {
+  /** Clusters not yet removed, so `removeAll()` can clean up after a test that timed out. */
+  private static readonly live = new Set<PgCluster>();
+
+  /** Removes every cluster this process created and has not removed yet. */
+  static async removeAll(): Promise<void> {
+    await Promise.all([...PgCluster.live].map((c) => c.remove()));
+  }
+
   private constructor(
     private readonly bin: string,
     private readonly dir: string,
@@ -74,6 +83,7 @@ export class PgCluster {
     const id = async (flag: string) => Number((await run("id", [flag, "postgres"])).stdout);
     await chown(dir, await id("-u"), await id("-g"));
     const cluster = new PgCluster(bin, dir, await freePort());
+    PgCluster.live.add(cluster);
     await cluster.pg("initdb", [
       "-D",
       cluster.data,
@@ -113,8 +123,24 @@ export class PgCluster {
     await this.pg("pg_ctl", ["-D", this.data, "-m", mode, "-w", "-t", "60", "stop"]);
   }
 
+  /**
+   * Makes every new transaction read-only (`default_transaction_read_only`, reloaded
+   * into running sessions), as a primary demoted to a standby would; `false` undoes it.
+   */
+  async readOnly(on: boolean): Promise<void> {
+    const sql = postgres(this.url, { max: 1, onnotice: () => undefined });
+    try {
+      await sql`SET default_transaction_read_only = off`;
+      await sql.unsafe(`ALTER SYSTEM SET default_transaction_read_only = ${on ? "on" : "off"}`);
+      await sql`SELECT pg_reload_conf()`;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }
+
   /** Stops the server if it runs and deletes the cluster. */
   async remove(): Promise<void> {
+    PgCluster.live.delete(this);
     await this.stop("immediate").catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true });
   }
