@@ -170,6 +170,19 @@ export class Writer {
     this.parts.push(b);
     return this;
   }
+  /**
+   * Variable-length integer (RFC 9000 §16): the top two bits of the first byte give the
+   * length (1, 2, 4 or 8 bytes), the rest is the big-endian value. Always the shortest
+   * form; values up to 2^32 - 1 here.
+   */
+  varint(n: number): this {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new RangeError("varint out of range");
+    if (n < 0x40) return this.u8(n);
+    if (n < 0x4000) return this.u16(0x4000 | n);
+    if (n < 0x40000000) return this.u32((0x80000000 | n) >>> 0);
+    return this.u32(0xc0000000).u32(n);
+  }
   /** Fixed-length bytes: the reader must know the length. */
   raw(b: Uint8Array, len?: number): this {
     if (len !== undefined && b.length !== len) throw new RangeError(`expected ${len} bytes`);
@@ -222,6 +235,25 @@ export class Reader {
     if (v > BigInt(Number.MAX_SAFE_INTEGER))
       fail("BAD_ENCODING", `${this.what}: integer too large`);
     return Number(v);
+  }
+  /** A varint (Writer.varint): BAD_ENCODING unless in its shortest form and at most `max`. */
+  varint(max = 0xffffffff): number {
+    const first = this.buf[this.off];
+    const len = first === undefined ? 1 : 1 << (first >> 6);
+    const b = this.take(len);
+    let v = b[0]! & 0x3f;
+    for (let i = 1; i < len; i++) v = v * 256 + b[i]!;
+    if (len > 1 && v < 2 ** (8 * (len >> 1) - 2))
+      fail("BAD_ENCODING", `${this.what}: integer not in its shortest form`);
+    if (v > max) fail("BAD_ENCODING", `${this.what}: integer too large`);
+    return v;
+  }
+  /** Everything left, at least `min` and at most `max` bytes (a copy). */
+  rest(min: number, max: number): Uint8Array {
+    const n = this.buf.length - this.off;
+    if (n < min) fail("BAD_ENCODING", `${this.what}: truncated`);
+    if (n > max) fail("BAD_ENCODING", `${this.what}: field too long`);
+    return this.raw(n);
   }
   /** Fixed-length field; returns a copy so callers may keep it. */
   raw(n: number): Uint8Array {

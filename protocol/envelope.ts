@@ -3,7 +3,9 @@
  * inner part of a prekey message. Encoding only: the cryptography is in handshake.ts and
  * ratchet.ts. Decoding is strict (BAD_ENCODING, UNSUPPORTED_VERSION).
  */
-import { fromUtf8, Reader, utf8, Writer } from "./bytes.js";
+
+import { TAG_LENGTH } from "./aead.js";
+import { concat, fromUtf8, Reader, utf8, Writer } from "./bytes.js";
 import { fail } from "./errors.js";
 import { Label, labelledHash } from "./kdf.js";
 import * as kem from "./kem.js";
@@ -77,29 +79,40 @@ export interface SessionMessage extends SessionHeader {
 
 export type Envelope = PrekeyMessage | SessionMessage;
 
+/**
+ * The ciphertext runs to the end of the envelope (§6.1): its length is implied, and
+ * authenticated by the AEAD itself. Header writers still check it, so that no writer
+ * makes an envelope that decoders reject.
+ */
+function checkCiphertextLength(n: number): void {
+  if (!Number.isInteger(n) || n < TAG_LENGTH || n > MAX_CIPHERTEXT)
+    throw new RangeError(`ciphertext length must be ${TAG_LENGTH}..${MAX_CIPHERTEXT}`);
+}
+
 export function prekeyHeader(
   prekeyId: number,
   kemCiphertext: Uint8Array,
   ciphertextLength: number,
 ): Uint8Array {
+  checkCiphertextLength(ciphertextLength);
   return new Writer()
     .u8(VERSION)
     .u8(TYPE_PREKEY_MESSAGE)
     .u32(prekeyId)
     .raw(kemCiphertext, kem.CIPHERTEXT_LENGTH)
-    .u32(ciphertextLength)
     .finish();
 }
 
 export function sessionHeader(h: SessionHeader, ciphertextLength: number): Uint8Array {
+  checkCiphertextLength(ciphertextLength);
   const w = new Writer()
     .u8(VERSION)
     .u8(TYPE_SESSION_MESSAGE)
     .raw(h.sessionId, SESSION_ID_LENGTH)
     .raw(h.ratchetKey, RATCHET_KEY_LENGTH)
-    .u32(h.epoch)
-    .u32(h.previousLength)
-    .u32(h.n)
+    .varint(h.epoch)
+    .varint(h.previousLength)
+    .varint(h.n)
     .u8(
       (h.announce ? FLAG_ANNOUNCE : 0) |
         (h.pqStep ? FLAG_PQ_STEP : 0) |
@@ -107,12 +120,12 @@ export function sessionHeader(h: SessionHeader, ciphertextLength: number): Uint8
     );
   if (h.announce) w.u32(h.announce.keyId).raw(h.announce.publicKey, kem.PUBLIC_KEY_LENGTH);
   if (h.pqStep) w.u32(h.pqStep.keyId).raw(h.pqStep.ciphertext, kem.CIPHERTEXT_LENGTH);
-  return w.u32(ciphertextLength).finish();
+  return w.finish();
 }
 
-/** The ciphertext follows its header directly; the header ends with its length. */
+/** The ciphertext follows its header directly and runs to the end (§6.1). */
 export function encodeEnvelope(header: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  return new Writer().raw(header).raw(ciphertext).finish();
+  return concat(header, ciphertext);
 }
 
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
@@ -122,17 +135,16 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   if (type === TYPE_PREKEY_MESSAGE) {
     const prekeyId = r.u32();
     const kemCiphertext = r.raw(kem.CIPHERTEXT_LENGTH);
-    const ciphertext = r.bytes32(MAX_CIPHERTEXT);
-    const header = bytes.slice(0, r.offset - ciphertext.length);
-    r.end();
+    const header = bytes.slice(0, r.offset);
+    const ciphertext = r.rest(TAG_LENGTH, MAX_CIPHERTEXT);
     return { type: "prekey", prekeyId, kemCiphertext, ciphertext, header };
   }
   if (type === TYPE_SESSION_MESSAGE) {
     const sessionId = r.raw(SESSION_ID_LENGTH);
     const ratchetKey = r.raw(RATCHET_KEY_LENGTH);
-    const epoch = r.u32();
-    const previousLength = r.u32();
-    const n = r.u32();
+    const epoch = r.varint();
+    const previousLength = r.varint();
+    const n = r.varint();
     const flags = r.u8();
     if (flags & ~KNOWN_FLAGS) fail("BAD_ENCODING", "envelope: unknown flags");
     // An X-Wing step starts a chain: it is message 0 of a chain flagged PQ_CHAIN (§6.3.2).
@@ -156,9 +168,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       m.announce = { keyId: r.u32(), publicKey: r.raw(kem.PUBLIC_KEY_LENGTH) };
     if (flags & FLAG_PQ_STEP)
       m.pqStep = { keyId: r.u32(), ciphertext: r.raw(kem.CIPHERTEXT_LENGTH) };
-    m.ciphertext = r.bytes32(MAX_CIPHERTEXT);
-    m.header = bytes.slice(0, r.offset - m.ciphertext.length);
-    r.end();
+    m.header = bytes.slice(0, r.offset);
+    m.ciphertext = r.rest(TAG_LENGTH, MAX_CIPHERTEXT);
     return m;
   }
   return fail("BAD_ENCODING", `envelope: unknown message type ${type}`);

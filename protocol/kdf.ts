@@ -3,7 +3,7 @@
  * SHA3-256 from @noble/hashes. Every derivation names its purpose with a label from
  * `Label`, so no two uses of a secret can collide.
  */
-import { hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
+import { expand, hkdf as nobleHkdf } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { utf8 } from "./bytes.js";
@@ -49,3 +49,28 @@ export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: nu
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   return hmac(nobleSha256, key, data);
 }
+
+/**
+ * HMAC(key, 0x01) and HMAC(key, 0x02), sharing the keyed state: the ratchet's KDF_CK
+ * (§6.3.1), two HMAC computations for the cost of one key schedule.
+ */
+export function hmacPair(key: Uint8Array): [Uint8Array, Uint8Array] {
+  const h = hmac.create(nobleSha256, key);
+  const one = h.clone().update(ONE).digest();
+  return [one, h.update(TWO).digest()];
+}
+const ONE = Uint8Array.of(1);
+const TWO = Uint8Array.of(2);
+
+/**
+ * HKDF-SHA256(ikm, salt = "", info, length), the same function as `hkdf` with an empty
+ * salt (RFC 5869 §2.2: HashLen zero bytes, which HMAC pads exactly as the empty key),
+ * with the salt's keyed HMAC state computed once. `info` is the label's UTF-8 bytes.
+ */
+export function hkdfNoSalt(ikm: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  const prk = ZERO_SALT.clone().update(ikm).digest();
+  const out = expand(nobleSha256, prk, info, length);
+  prk.fill(0);
+  return out;
+}
+const ZERO_SALT = hmac.create(nobleSha256, new Uint8Array(32));

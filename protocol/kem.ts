@@ -24,19 +24,30 @@ const LABEL = Uint8Array.of(0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c);
 
 interface Expanded {
   skM: Uint8Array;
-  skX: Uint8Array;
+  /** The X25519 secret, imported once for both of its uses in a decapsulation. */
+  skX: x25519.SecretKey;
   pkM: Uint8Array;
   pkX: Uint8Array;
 }
 
+/**
+ * mlkem's methods run synchronously after a one-time setup and zero their scratch
+ * buffers before they return, so one instance serves every call, concurrent ones too.
+ */
+const mlkem = new MlKem768();
+
 async function expand(seed: Uint8Array): Promise<Expanded> {
   checkBytes(seed, "secretKey", SECRET_KEY_LENGTH);
   const expanded = shake256(seed, { dkLen: 96 });
-  // KeyGen_internal(d = expanded[0:32], z = expanded[32:64]); mlkem takes d || z.
-  const [pkM, skM] = await new MlKem768().deriveKeyPair(expanded.subarray(0, 64));
-  const skX = expanded.slice(64, 96);
+  const skX = await x25519.importSecret(expanded.subarray(64, 96));
+  // KeyGen_internal(d = expanded[0:32], z = expanded[32:64]); mlkem takes d || z. It runs
+  // while WebCrypto computes pk_X.
+  const [[pkM, skM], pkX] = await Promise.all([
+    mlkem.deriveKeyPair(expanded.subarray(0, 64)),
+    skX.publicKey(),
+  ]);
   wipe(expanded);
-  return { skM, skX, pkM, pkX: await x25519.publicKey(skX) };
+  return { skM, skX, pkM, pkX };
 }
 
 function combine(ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
@@ -48,7 +59,7 @@ export async function keyPairFromSeed(
   seed: Uint8Array,
 ): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
   const e = await expand(seed);
-  wipe(e.skM, e.skX);
+  wipe(e.skM);
   return { secretKey: seed.slice(), publicKey: concat(e.pkM, e.pkX) };
 }
 
@@ -58,29 +69,39 @@ export function generateKeyPair(): Promise<{ secretKey: Uint8Array; publicKey: U
 
 /**
  * Encapsulates to `publicKey`. `eseed` (64 bytes) makes it deterministic for test
- * vectors; leave it out in real use.
+ * vectors; leave it out in real use. Without it, the ephemeral X25519 key (eseed[32:64]
+ * in the draft) is generated inside WebCrypto and never leaves it: the same distribution,
+ * without the cost of importing a raw secret.
  */
 export async function encapsulate(
   publicKey: Uint8Array,
-  eseed: Uint8Array = randomBytes(64),
+  eseed?: Uint8Array,
 ): Promise<{ sharedSecret: Uint8Array; ciphertext: Uint8Array }> {
   checkBytes(publicKey, "publicKey", PUBLIC_KEY_LENGTH);
-  checkBytes(eseed, "eseed", 64);
+  if (eseed !== undefined) checkBytes(eseed, "eseed", 64);
   const pkM = publicKey.subarray(0, ML_KEM_PK);
   const pkX = publicKey.subarray(ML_KEM_PK);
-  const ekX = eseed.slice(32, 64);
-  const ctX = await x25519.publicKey(ekX);
-  const ssX = await x25519.dh(ekX, pkX);
+  const m = eseed ? eseed.slice(0, 32) : randomBytes(32);
+  // The X25519 half runs in WebCrypto while ML-KEM runs here.
+  const x = eseed
+    ? x25519.importSecret(eseed.subarray(32, 64)).then(async (ekX) => ({
+        publicKey: await ekX.publicKey(),
+        shared: await ekX.dh(pkX),
+      }))
+    : x25519.ephemeral(pkX);
   let ctM: Uint8Array;
   let ssM: Uint8Array;
   try {
-    [ctM, ssM] = await new MlKem768().encap(pkM, eseed.subarray(0, 32));
+    [ctM, ssM] = await mlkem.encap(pkM, m);
   } catch (e) {
-    // FIPS 203 §7.2 encapsulation key check.
+    // A low-order X25519 half (TAMPERED) is reported first, then the FIPS 203 §7.2
+    // encapsulation key check.
+    await x;
     return fail("BAD_ENCODING", "invalid X-Wing public key", e);
   }
+  const { publicKey: ctX, shared: ssX } = await x;
   const sharedSecret = combine(ssM, ssX, ctX, pkX);
-  wipe(ekX, ssX, ssM);
+  wipe(m, ssX, ssM);
   return { sharedSecret, ciphertext: concat(ctM, ctX) };
 }
 
@@ -98,12 +119,11 @@ export async function decapsulate(
   try {
     const ctM = ciphertext.subarray(0, ML_KEM_CT);
     const ctX = ciphertext.subarray(ML_KEM_CT);
-    const ssM = await new MlKem768().decap(ctM, e.skM);
-    const ssX = await x25519.dh(e.skX, ctX);
+    const [ssM, ssX] = await Promise.all([mlkem.decap(ctM, e.skM), e.skX.dh(ctX)]);
     const ss = combine(ssM, ssX, ctX, e.pkX);
     wipe(ssM, ssX);
     return ss;
   } finally {
-    wipe(e.skM, e.skX);
+    wipe(e.skM);
   }
 }

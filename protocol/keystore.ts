@@ -24,6 +24,7 @@ import { fail, ProtocolError } from "./errors.js";
 import { hkdf, hmacSha256, Label } from "./kdf.js";
 import type { StorageAdapter, WriteOp } from "./storage.js";
 import { checkVersion, TYPE_KEYSTORE_HEADER, TYPE_RECORD, VERSION } from "./version.js";
+import * as x25519 from "./x25519.js";
 
 export interface KdfParams {
   /** Memory in KiB. */
@@ -253,6 +254,8 @@ export class Keystore {
     wipe(this.#dek ?? undefined, this.#idKey ?? undefined);
     this.#dek = null;
     this.#idKey = null;
+    // Session keys held in WebCrypto for speed (x25519.ts) go with the DEK.
+    x25519.clearCache();
   }
 
   async changePassword(

@@ -3,16 +3,22 @@
  * ratchet step on each change of direction, and an X-Wing (ML-KEM-768) step at least every
  * PQ_MAX_MESSAGES messages or PQ_MAX_AGE_MS per direction.
  *
- * Functions here are pure over a `RatchetState`: they work on a copy and return the new
- * state, so a failed decryption changes nothing. Callers store the returned state
- * together with the message, atomically.
+ * Functions here are pure over a `RatchetState`: they return a new state and never write
+ * to the one they are given, so a failed decryption changes nothing. Callers store the
+ * returned state together with the message, atomically.
+ *
+ * The new state is a shallow copy (`nextState`): byte arrays are shared with the old
+ * state and are never written in place; a changed field gets a new array. So secrets
+ * the new state no longer holds (used or dropped message keys, old X-Wing seeds) are
+ * dropped from it but not wiped here: the caller's old state still refers to them, and
+ * whoever discards that state discards them. Temporaries made here are wiped.
  */
 
 import * as aead from "./aead.js";
-import { concat, equal, wipe } from "./bytes.js";
+import { concat, equal, utf8, wipe } from "./bytes.js";
 import { type PqAnnounce, type PqStep, type SessionMessage, sessionHeader } from "./envelope.js";
 import { fail } from "./errors.js";
-import { hkdf, hmacSha256, Label } from "./kdf.js";
+import { hkdf, hkdfNoSalt, hmacPair, Label } from "./kdf.js";
 import * as kem from "./kem.js";
 import * as x25519 from "./x25519.js";
 
@@ -31,10 +37,7 @@ export const MAX_SKIPPED_KEYS = 2000;
  */
 export const MAX_PQ_KEYS = 16;
 
-export interface KeyPair {
-  secretKey: Uint8Array;
-  publicKey: Uint8Array;
-}
+export type KeyPair = x25519.KeyPair;
 
 export interface RatchetState {
   sessionId: Uint8Array;
@@ -73,21 +76,23 @@ export interface RatchetState {
 
 export function kdfRoot(rk: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array] {
   const out = hkdf(ikm, rk, Label.rootStep, 64);
-  return [out.slice(0, 32), out.slice(32)];
+  const keys: [Uint8Array, Uint8Array] = [out.slice(0, 32), out.slice(32)];
+  wipe(out);
+  return keys;
 }
 
 function kdfChainPq(ck: Uint8Array, ss: Uint8Array): Uint8Array {
   return hkdf(ss, ck, Label.chainPqStep, 32);
 }
 
-function kdfChain(ck: Uint8Array): [Uint8Array, Uint8Array] {
-  return [hmacSha256(ck, Uint8Array.of(1)), hmacSha256(ck, Uint8Array.of(2))];
-}
+/** KDF_CK: (HMAC(ck, 0x01), HMAC(ck, 0x02)) = (message key, next chain key). */
+const kdfChain = hmacPair;
 
 function messageKeys(mk: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
-  const out = hkdf(mk, new Uint8Array(0), Label.messageKey, 44);
-  return { key: out.slice(0, 32), nonce: out.slice(32) };
+  const out = hkdfNoSalt(mk, MESSAGE_KEY_INFO, 44);
+  return { key: out.subarray(0, 32), nonce: out.subarray(32) };
 }
+const MESSAGE_KEY_INFO = utf8(Label.messageKey);
 
 // --- state -----------------------------------------------------------------------------
 
@@ -159,8 +164,17 @@ export function responderState(p: {
   };
 }
 
+/** A deep copy, independent of `s` (tests and tools; the ratchet uses `nextState`). */
 export function cloneState(s: RatchetState): RatchetState {
   return structuredClone(s);
+}
+
+/**
+ * The working copy for one encrypt or decrypt: a new object and new lists, sharing the
+ * byte arrays and list entries, which the ratchet never writes in place (module doc).
+ */
+function nextState(s: RatchetState): RatchetState {
+  return { ...s, skipped: s.skipped.slice(), myPq: s.myPq.slice() };
 }
 
 function pqCadenceReached(s: RatchetState, now: number): boolean {
@@ -180,12 +194,23 @@ export function pqStalled(s: RatchetState, now: number): boolean {
   return s.peerPq === null && pqCadenceReached(s, now);
 }
 
-async function newPqKey(s: RatchetState): Promise<PqAnnounce> {
-  const { secretKey, publicKey } = await kem.generateKeyPair();
+function addPqKey(s: RatchetState, { secretKey, publicKey }: KeyPair): PqAnnounce {
   const id = s.nextPqId++;
   s.myPq.push({ id, seed: secretKey });
-  while (s.myPq.length > MAX_PQ_KEYS) wipe(s.myPq.shift()!.seed);
+  if (s.myPq.length > MAX_PQ_KEYS) s.myPq = s.myPq.slice(-MAX_PQ_KEYS);
   return { keyId: id, publicKey };
+}
+
+/**
+ * Awaits every promise (so none is left unobserved) and then throws the first rejection
+ * in list order, so which error a message gets does not depend on timing.
+ */
+async function inOrder<T extends readonly unknown[]>(
+  ps: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(ps);
+  for (const r of settled) if (r.status === "rejected") throw r.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as never;
 }
 
 // --- encrypt ---------------------------------------------------------------------------
@@ -195,43 +220,52 @@ export async function encrypt(
   payload: Uint8Array,
   now: number,
 ): Promise<{ state: RatchetState; message: Uint8Array }> {
-  const s = cloneState(state);
+  const s = nextState(state);
   let pqStep: PqStep | undefined;
   let announce: PqAnnounce | undefined;
+  // Which steps this message makes (§6.3.3): an X25519 step on the first message of a new
+  // direction; an X-Wing step into the root key with it, or mid-chain in a one-sided run.
+  const rootStep = s.sendCk === null;
+  if (rootStep && s.dhr === null) fail("INVALID_ARGUMENT", "session cannot send yet");
+  const pqNow = pqDue(s, now) || (rootStep && s.rootPqPending && s.peerPq !== null);
+  // Their public-key work is independent: run it together (WebCrypto works off the main
+  // thread while ML-KEM runs on it). Errors are reported in this order.
+  const [fresh, encaps, pqKey] = await inOrder([
+    rootStep ? x25519.generateWithDh(s.dhr!) : undefined,
+    pqNow ? kem.encapsulate(s.peerPq!.publicKey) : undefined,
+    pqNow || s.announcePending ? kem.generateKeyPair() : undefined,
+  ] as const);
+  if (encaps) pqStep = { keyId: s.peerPq!.id, ciphertext: encaps.ciphertext };
 
-  if (s.sendCk === null) {
-    // X25519 step: the first message of a new direction (§6.3.3).
-    if (s.dhr === null) fail("INVALID_ARGUMENT", "session cannot send yet");
-    s.dhs = await x25519.generateKeyPair();
-    let ikm = await x25519.dh(s.dhs.secretKey, s.dhr);
-    if (pqDue(s, now) || (s.rootPqPending && s.peerPq !== null)) {
-      const { ciphertext, sharedSecret } = await kem.encapsulate(s.peerPq!.publicKey);
-      pqStep = { keyId: s.peerPq!.id, ciphertext };
-      ikm = concat(ikm, sharedSecret);
-      s.rootPqPending = false;
-    }
+  if (fresh) {
+    // The old key's last use was the DH of the message that ended its direction.
+    if (s.dhs) x25519.forget(s.dhs.publicKey);
+    s.dhs = fresh.keyPair;
+    const ikm = encaps ? concat(fresh.shared, encaps.sharedSecret) : fresh.shared;
     [s.rk, s.sendCk] = kdfRoot(s.rk, ikm);
+    wipe(ikm, fresh.shared);
+    if (encaps) s.rootPqPending = false;
     s.pn = s.ns;
     s.ns = 0;
     s.sendEpoch += 1;
-    s.sendPqChain = pqStep !== undefined;
-  } else if (pqDue(s, now)) {
+    s.sendPqChain = encaps !== undefined;
+  } else if (encaps) {
     // Mid-chain X-Wing step in a one-sided run (§6.3.4).
-    const { ciphertext, sharedSecret } = await kem.encapsulate(s.peerPq!.publicKey);
-    pqStep = { keyId: s.peerPq!.id, ciphertext };
-    s.sendCk = kdfChainPq(s.sendCk, sharedSecret);
+    s.sendCk = kdfChainPq(s.sendCk!, encaps.sharedSecret);
     s.pn = s.ns;
     s.ns = 0;
     s.sendEpoch += 1;
     s.rootPqPending = true;
     s.sendPqChain = true;
   }
-  if (pqStep) {
+  if (encaps) {
+    wipe(encaps.sharedSecret);
     s.pqSince = 0;
     s.pqAt = now;
   }
-  if (pqStep || s.announcePending) {
-    announce = await newPqKey(s);
+  if (pqKey) {
+    // Announce a fresh own X-Wing key: with every step, and on a responder's first message.
+    announce = addPqKey(s, pqKey);
     s.announcePending = false;
   }
 
@@ -254,7 +288,7 @@ export async function encrypt(
   );
   const { key, nonce } = messageKeys(mk);
   const ct = await aead.seal(key, nonce, payload, concat(s.ad, header));
-  wipe(mk, key);
+  wipe(mk, key, nonce);
   return { state: s, message: concat(header, ct) };
 }
 
@@ -270,7 +304,7 @@ function skipTo(s: RatchetState, until: number): void {
     s.recvCk = ck;
     s.nr++;
   }
-  while (s.skipped.length > MAX_SKIPPED_KEYS) wipe(s.skipped.shift()!.key);
+  if (s.skipped.length > MAX_SKIPPED_KEYS) s.skipped = s.skipped.slice(-MAX_SKIPPED_KEYS);
 }
 
 async function pqSecret(s: RatchetState, step: PqStep): Promise<Uint8Array> {
@@ -281,7 +315,6 @@ async function pqSecret(s: RatchetState, step: PqStep): Promise<Uint8Array> {
     return fail("TAMPERED", "message uses an X-Wing ratchet key this session does not hold");
   const ss = await kem.decapsulate(mine.seed, step.ciphertext);
   // The peer has seen this key's announce: older keys of ours are no longer needed.
-  for (const k of s.myPq) if (k.id < step.keyId) wipe(k.seed);
   s.myPq = s.myPq.filter((k) => k.id >= step.keyId);
   return ss;
 }
@@ -292,12 +325,15 @@ export async function decrypt(
   now: number,
 ): Promise<{ state: RatchetState; payload: Uint8Array }> {
   void now;
-  const s = cloneState(state);
+  const s = nextState(state);
   let mk: Uint8Array | undefined;
+  let fromSkipped = false;
+  let usedDhs: KeyPair | undefined;
 
   const i = s.skipped.findIndex((k) => k.epoch === m.epoch && k.n === m.n);
   if (i >= 0) {
     mk = s.skipped[i]!.key;
+    fromSkipped = true;
     s.skipped.splice(i, 1);
   } else {
     if (m.epoch === s.recvEpoch + 1) {
@@ -306,17 +342,26 @@ export async function decrypt(
       if (m.pqChain && !m.pqStep)
         fail("OUT_OF_ORDER", "the earlier message that starts this chain has not arrived yet");
       if (s.recvCk !== null) skipTo(s, m.previousLength);
-      const ss = m.pqStep ? await pqSecret(s, m.pqStep) : undefined;
-      if (s.dhr === null || !equal(m.ratchetKey, s.dhr)) {
-        if (s.dhs === null) fail("TAMPERED", "ratchet step before we ever sent");
-        const dh = await x25519.dh(s.dhs.secretKey, m.ratchetKey);
-        [s.rk, s.recvCk] = kdfRoot(s.rk, ss ? concat(dh, ss) : dh);
+      const xStep = s.dhr === null || !equal(m.ratchetKey, s.dhr);
+      if (xStep && s.dhs === null) fail("TAMPERED", "ratchet step before we ever sent");
+      if (!xStep && (!m.pqStep || s.recvCk === null))
+        fail("TAMPERED", "new chain without a ratchet step");
+      // The X-Wing decapsulation and the X25519 DH are independent: run them together.
+      const [ss, dh] = await inOrder([
+        m.pqStep ? pqSecret(s, m.pqStep) : undefined,
+        xStep ? x25519.ratchetDh(s.dhs!, m.ratchetKey) : undefined,
+      ] as const);
+      if (dh) {
+        const ikm = ss ? concat(dh, ss) : dh;
+        [s.rk, s.recvCk] = kdfRoot(s.rk, ikm);
+        wipe(dh, ikm);
+        usedDhs = s.dhs!;
         s.dhr = m.ratchetKey;
         s.sendCk = null;
       } else {
-        if (!ss || s.recvCk === null) fail("TAMPERED", "new chain without a ratchet step");
-        s.recvCk = kdfChainPq(s.recvCk, ss);
+        s.recvCk = kdfChainPq(s.recvCk!, ss!);
       }
+      wipe(ss);
       s.recvEpoch = m.epoch;
       s.nr = 0;
     }
@@ -338,9 +383,12 @@ export async function decrypt(
 
   const { key, nonce } = messageKeys(mk!);
   const payload = await aead.open(key, nonce, m.ciphertext, concat(s.ad, m.header));
-  wipe(mk, key);
+  // A skipped key belongs to the caller's old state too: dropped from the new one only.
+  wipe(fromSkipped ? undefined : mk, key, nonce);
   if (m.announce && (s.peerPq === null || m.announce.keyId > s.peerPq.id)) {
     s.peerPq = { id: m.announce.keyId, publicKey: m.announce.publicKey };
   }
+  // Our ratchet key's last DH is done (§6.3.3: the next send makes a new one).
+  if (usedDhs) x25519.forget(usedDhs.publicKey);
   return { state: s, payload };
 }

@@ -40,6 +40,29 @@ Object.defineProperty(globalThis.crypto, "getRandomValues", {
   },
 });
 const rand = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+// protocol/x25519.ts makes X25519 keys with WebCrypto's generateKey, which does not use
+// getRandomValues: here an X25519 key is 32 bytes of the stream instead, imported.
+const PKCS8_X25519 = Uint8Array.from([48, 46, 2, 1, 0, 48, 5, 6, 3, 43, 101, 110, 4, 34, 4, 32]);
+const BASE_POINT = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 9 : 0));
+const generateKey = crypto.subtle.generateKey.bind(crypto.subtle);
+Object.defineProperty(globalThis.crypto.subtle, "generateKey", {
+  async value(alg: AlgorithmIdentifier, extractable: boolean, usages: KeyUsage[]) {
+    if ((typeof alg === "string" ? alg : alg.name) !== "X25519")
+      return generateKey(alg as never, extractable, usages);
+    const der = concat(PKCS8_X25519, rand(32));
+    const privateKey = await crypto.subtle.importKey(
+      "pkcs8",
+      der as BufferSource,
+      alg,
+      extractable,
+      usages,
+    );
+    const base = await crypto.subtle.importKey("raw", BASE_POINT, alg, true, []);
+    const pub = await crypto.subtle.deriveBits({ name: "X25519", public: base }, privateKey, 256);
+    const publicKey = await crypto.subtle.importKey("raw", pub, alg, true, []);
+    return { privateKey, publicKey };
+  },
+});
 
 const NOW = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 // VECTORS_OUT lets the test suite regenerate into a temp folder and compare.
@@ -232,6 +255,16 @@ const bobBundle: Bundle = await signBundle(bob, {
             comment: "out of order: skips one key",
           },
           { expect: "tampered", envelope: hex(flip(m1, m1.length - 5)) },
+          {
+            expect: "bad encoding",
+            envelope: hex(concat(m1.subarray(0, 42), Uint8Array.of(0x40), m1.subarray(42))),
+            comment: "epoch 0 as a two-byte varint: not its shortest form",
+          },
+          {
+            expect: "bad encoding",
+            envelope: hex(m1.subarray(0, 43 + 2 + 1 + 15)),
+            comment: "ciphertext shorter than the tag",
+          },
           { expect: "success", envelope: hex(m1), text: "second" },
           { expect: "replay", envelope: hex(m1) },
           { expect: "success", envelope: hex(m3), text: "fourth" },
