@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { base64url } from "../protocol/bytes.js";
 import { RELAY_API_VERSION } from "../protocol/relay-api.js";
 import type { RelayConfig } from "./config.js";
+import { DepositBatcher } from "./deposits.js";
 import { directoryRoutes } from "./directory.js";
 import { RelayError, relayFail } from "./errors.js";
 import { EventHub } from "./events.js";
@@ -42,6 +43,8 @@ export interface RelayContext {
   now: () => number;
   events: EventHub;
   log: RelayLog;
+  /** Group commit of deposits (deposits.ts). */
+  deposits: DepositBatcher;
   metrics: Metrics;
   logger?: Logger;
 }
@@ -55,6 +58,7 @@ export function createApp(deps: RelayDeps) {
     now,
     events: deps.events ?? new EventHub(),
     log: new RelayLog(deps.store, deps.signer, now),
+    deposits: new DepositBatcher(deps.store, deps.config.mailboxQuota),
     metrics: createMetrics(deps.store, deps.processMetrics),
     ...(deps.logger ? { logger: deps.logger } : {}),
   };

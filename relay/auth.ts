@@ -15,7 +15,8 @@ import {
   NONCE_LENGTH,
   requestBody,
 } from "../protocol/relay-api.js";
-import { ED25519_PUBLIC_LENGTH, ed25519 } from "../protocol/sign.js";
+import { ED25519_PUBLIC_LENGTH } from "../protocol/sign.js";
+import { edVerify } from "./ed25519.js";
 import { relayFail } from "./errors.js";
 import { readBody } from "./json.js";
 import type { RelayStore, StoredEntry } from "./storage/types.js";
@@ -65,7 +66,7 @@ export function requestAuth(opts: {
       relayKey: opts.relayKey,
     });
     const key = user.identityKey.subarray(0, ED25519_PUBLIC_LENGTH);
-    if (!(await ed25519.verify(key, Context.request, signed, signature)))
+    if (!edVerify(key, Context.request, signed, signature))
       return relayFail("BAD_SIGNATURE", "unknown user or bad signature");
     const fresh = await opts.store.useNonce(
       `${name}:${base64url.encode(nonce)}`,

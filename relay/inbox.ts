@@ -53,13 +53,17 @@ export function inboxRoutes(ctx: RelayContext) {
     const messages = await store.fetch(user.name, limit, now());
     // A checkpoint that covers every returned message; `since` never forces a new one.
     const needed = messages.reduce((n, m) => Math.max(n, m.index + 1), 0);
-    const checkpoint = await ctx.log.covering(needed);
-    const out = [];
-    for (const m of messages)
-      out.push(messageJson(m, await ctx.log.inclusionProof(m.index, checkpoint!.size)));
-    let consistency: string[] | null = null;
-    if (checkpoint && since > 0 && since <= checkpoint.size)
-      consistency = (await ctx.log.consistencyProof(since, checkpoint.size)).map(base64url.encode);
+    const checkpoint = await ctx.log.covering(needed, since);
+    const withSince = checkpoint && since > 0 && since <= checkpoint.size ? since : undefined;
+    const proofs = checkpoint
+      ? await ctx.log.proofs(
+          messages.map((m) => m.index),
+          checkpoint.size,
+          withSince,
+        )
+      : undefined;
+    const out = messages.map((m, i) => messageJson(m, proofs!.inclusion[i]!));
+    const consistency = proofs?.consistency?.map(base64url.encode) ?? null;
     ctx.metrics.delivered.inc(messages.length);
     return c.json({
       messages: out,

@@ -1,9 +1,10 @@
 /** Stored records as their JSON shapes on the wire (docs/protocol.md §13.4). */
-import { base64url } from "../protocol/bytes.js";
 import type * as api from "../protocol/relay-api.js";
 import type { StoredCheckpoint, StoredEntry, StoredMessage } from "./storage/types.js";
 
-const b = base64url.encode;
+/** base64url (§2.5) through Buffer: native, and the same text as protocol/bytes.ts makes. */
+export const b = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 
 export function checkpointJson(c: StoredCheckpoint): api.Checkpoint {
   return { size: c.size, root: b(c.root), at: c.at, signature: b(c.signature) };

@@ -4,8 +4,9 @@
  * created on first start with mode 0600 and shared by every relay process of a
  * deployment. Clients pin both public keys on first use.
  */
+import type { KeyObject } from "node:crypto";
 import { chmod, link, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { base64url, randomBytes } from "../protocol/bytes.js";
+import { base64url, randomBytes, wipe } from "../protocol/bytes.js";
 import { Context } from "../protocol/relay-api.js";
 import { relayFingerprint } from "../protocol/relay-client.js";
 import {
@@ -14,6 +15,7 @@ import {
   HYBRID_SECRET_LENGTH,
   HybridSigner,
 } from "../protocol/sign.js";
+import { edSign, privateKey } from "./ed25519.js";
 
 interface KeyFile {
   version: 1;
@@ -22,11 +24,17 @@ interface KeyFile {
 }
 
 export class RelaySigner {
+  /** The receipt key, imported once: a receipt is signed for every deposit (ed25519.ts). */
+  readonly #receiptKey: KeyObject;
+
   private constructor(
     private readonly hybrid: HybridSigner,
-    private readonly edSecret: Uint8Array,
+    edSecret: Uint8Array,
     readonly edPublic: Uint8Array,
-  ) {}
+  ) {
+    this.#receiptKey = privateKey(edSecret);
+    wipe(edSecret); // a copy (fromSeeds): the key object holds the secret now
+  }
 
   get hybridPublic(): Uint8Array {
     return this.hybrid.publicKey;
@@ -102,8 +110,12 @@ export class RelaySigner {
     }
   }
 
+  /** The Ed25519 `receipt` signature (§13.2), the same bytes as ed25519.sign would make. */
+  signReceiptSync(body: Uint8Array): Uint8Array {
+    return edSign(this.#receiptKey, Context.receipt, body);
+  }
   signReceipt(body: Uint8Array): Promise<Uint8Array> {
-    return ed25519.sign(this.edSecret, Context.receipt, body);
+    return Promise.resolve(this.signReceiptSync(body));
   }
   signEntry(body: Uint8Array): Promise<Uint8Array> {
     return this.hybrid.sign(Context.directory, body);

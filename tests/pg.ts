@@ -9,16 +9,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
-import postgres from "postgres";
+import pg from "pg";
 
 export const PG_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /** True (after printing a notice) when these tests should be skipped on this machine. */
 export async function pgMissing(): Promise<boolean> {
   if (process.env.CI) return false;
-  const sql = postgres(PG_URL, { max: 1, connect_timeout: 3, onnotice: () => undefined });
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  client.on("error", () => undefined);
   try {
-    await sql`SELECT 1`;
+    await client.connect();
+    await client.query("SELECT 1");
     return false;
   } catch (e) {
     console.warn(
@@ -27,14 +29,22 @@ export async function pgMissing(): Promise<boolean> {
     );
     return true;
   } finally {
-    await sql.end({ timeout: 1 }).catch(() => undefined);
+    await client.end().catch(() => undefined);
   }
 }
 
-let admin: postgres.Sql | undefined;
-function adminSql(): postgres.Sql {
-  admin ??= postgres(PG_URL, { max: 2, onnotice: () => undefined });
+let admin: pg.Pool | undefined;
+function adminPool(): pg.Pool {
+  if (!admin) {
+    admin = new pg.Pool({ connectionString: PG_URL, max: 2 });
+    admin.on("error", () => undefined);
+  }
   return admin;
+}
+
+/** A schema or other identifier, quoted for SQL text. */
+export function ident(name: string): string {
+  return pg.escapeIdentifier(name);
 }
 
 const created = new Set<string>();
@@ -57,20 +67,21 @@ export function schemaUrl(schema = schemaName(), base = PG_URL): string {
 }
 
 /** Runs SQL as the test's administrator (outside any store). */
-export function pgAdmin(): postgres.Sql {
-  return adminSql();
+export function pgAdmin(): pg.Pool {
+  return adminPool();
 }
 
 /** Drops every schema this run created; call in afterAll. */
 export async function dropSchemas(): Promise<void> {
-  const sql = adminSql();
-  for (const s of created) await sql`DROP SCHEMA IF EXISTS ${sql(s)} CASCADE`;
+  const pool = adminPool();
+  for (const s of created) await pool.query(`DROP SCHEMA IF EXISTS ${ident(s)} CASCADE`);
   created.clear();
 }
 
 export async function closeAdmin(): Promise<void> {
-  await admin?.end({ timeout: 1 });
+  const pool = admin;
   admin = undefined;
+  await pool?.end();
 }
 
 /**

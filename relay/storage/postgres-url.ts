@@ -4,7 +4,9 @@
  * one schema, named by `?schema=NAME` (default `public`); the store creates it if missing
  * and sets each connection's `search_path` to it alone, so several deployments, or several
  * test runs, can share one database. The parameter is removed from the URL before the
- * driver sees it (PostgreSQL would refuse it as an unknown startup parameter).
+ * driver (node-postgres) sees it (PostgreSQL would refuse it as an unknown startup
+ * parameter). So is `?options=`, refused here: the driver lets the URL's `options`
+ * replace the store's, which set the `search_path` (postgres-connect.ts).
  *
  * No driver here: the CLI checks `--database-url` with these before loading the relay.
  */
@@ -32,7 +34,9 @@ export function parseDatabaseUrl(url: string): { url: string; schema?: string } 
     throw new TypeError("the database URL must start with postgres:// or postgresql://");
   const schema = u.searchParams.get("schema") ?? undefined;
   u.searchParams.delete("schema");
-  if (u.searchParams.has("search_path"))
-    throw new TypeError("use ?schema= rather than ?search_path= in the database URL");
+  if (u.searchParams.has("search_path") || u.searchParams.has("options"))
+    throw new TypeError(
+      "use ?schema= rather than ?search_path= or ?options= in the database URL",
+    );
   return schema === undefined ? { url: u.href } : { url: u.href, schema };
 }

@@ -12,10 +12,21 @@
  */
 import type postgres from "postgres";
 import { equal } from "../../protocol/bytes.js";
-import { nodesForAppend, siblingsForAppend } from "../../protocol/merkle.js";
+import {
+  frontier,
+  nodesForAppend,
+  nodesForAppendMany,
+  siblingsForAppend,
+} from "../../protocol/merkle.js";
 import { noticePayload } from "./postgres-notify.js";
 import { type EntryRow, type MessageRow, toEntry, toMessage } from "./postgres-rows.js";
-import type { DepositResult, PutEntryResult, StoredEntry, StoredMessage } from "./types.js";
+import type {
+  Deposit,
+  DepositResult,
+  PutEntryResult,
+  StoredEntry,
+  StoredMessage,
+} from "./types.js";
 
 type Tx = postgres.TransactionSql;
 
@@ -89,6 +100,98 @@ export async function depositTx(
     index,
   };
   return { status: "stored", message };
+}
+
+async function readNode(tx: Tx, level: number, index: number): Promise<Uint8Array> {
+  const [row] = await tx<{ hash: Buffer }[]>`
+    SELECT hash FROM log_nodes WHERE level = ${level} AND idx = ${index}`;
+  if (!row) throw new Error(`log node ${level}/${index} is missing`);
+  return new Uint8Array(row.hash);
+}
+
+/**
+ * RelayStore.depositMany: group commit. One lock, one round trip of reads (duplicates,
+ * mailbox counts, the log's frontier), one of multi-row writes, one commit. The items are
+ * then decided one after another in memory, as `depositTx` would decide them in turn.
+ */
+export async function depositManyTx(
+  tx: Tx,
+  items: Deposit[],
+  maxPerMailbox: number,
+  notice: { channel: string; origin: string },
+): Promise<DepositResult[]> {
+  const n = await lockLog(tx);
+  const mailboxes = [...new Set(items.map((d) => d.message.to))];
+  const ids = items.map((d) => d.message.id);
+  const [rows, totals, known] = await Promise.all([
+    // A superset of the (mailbox, id) pairs asked for: filtered below.
+    tx<MessageRow[]>`SELECT * FROM messages WHERE mailbox IN ${tx(mailboxes)} AND id IN ${tx(ids)}`,
+    tx<{ mailbox: string; n: number }[]>`
+      SELECT mailbox, n FROM mailbox_counts WHERE mailbox IN ${tx(mailboxes)}`,
+    Promise.all(frontier(n).map((f) => readNode(tx, f.level, f.index))),
+  ]);
+  const total = new Map(totals.map((r) => [r.mailbox, r.n]));
+  const batched = new Map<string, number>();
+  for (const d of items) batched.set(d.message.to, (batched.get(d.message.to) ?? 0) + 1);
+  // A mailbox whose total (an upper bound of its unexpired messages) may reach the quota
+  // within this batch is counted exactly, per (mailbox, at) asked. Expired messages that
+  // `expire` has not swept yet do not count against the quota.
+  const near = items
+    .map((d) => d.message)
+    .filter((m) => (total.get(m.to) ?? 0) + batched.get(m.to)! >= maxPerMailbox);
+  const pairs = [...new Map(near.map((m) => [`${m.at}:${m.to}`, m])).values()];
+  const counts = await Promise.all(
+    pairs.map(
+      (m) => tx<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`,
+    ),
+  );
+  const exact = new Map(pairs.map((m, i) => [`${m.at}:${m.to}`, counts[i]![0]!.n]));
+  const key = (to: string, id: Uint8Array) => `${to}:${Buffer.from(id).toString("hex")}`;
+  const seen = new Map(rows.map((r) => [key(r.mailbox, r.id), toMessage(r)]));
+  const stored: StoredMessage[] = [];
+  const results = items.map(({ message: m }): DepositResult => {
+    const earlier = seen.get(key(m.to, m.id));
+    if (earlier) return { status: "duplicate", message: earlier };
+    const held = exact.get(`${m.at}:${m.to}`);
+    const mine = stored.filter((x) => x.to === m.to);
+    const count =
+      held === undefined
+        ? (total.get(m.to) ?? 0) + mine.length
+        : held + mine.filter((x) => x.expires >= m.at).length;
+    if (count >= maxPerMailbox) return { status: "quota" };
+    const message: StoredMessage = { ...m, index: n + stored.length };
+    stored.push(message);
+    seen.set(key(m.to, m.id), message);
+    return { status: "stored", message };
+  });
+  if (stored.length === 0) return results;
+  const leaves = items.flatMap((d, i) => (results[i]!.status === "stored" ? [d.leaf] : []));
+  const nodes = nodesForAppendMany(n, leaves, known).map((x) => ({
+    level: x.level,
+    idx: x.index,
+    hash: x.hash,
+  }));
+  const messages = stored.map((m) => ({
+    mailbox: m.to,
+    id: m.id,
+    envelope: m.envelope,
+    at: m.at,
+    expires: m.expires,
+    receipt: m.receipt,
+    log_index: m.index,
+  }));
+  await Promise.all([
+    tx`INSERT INTO log_nodes ${tx(nodes, "level", "idx", "hash")}`,
+    tx`INSERT INTO messages ${tx(messages, "mailbox", "id", "envelope", "at", "expires", "receipt", "log_index")}`,
+    tx`UPDATE log_meta SET size = ${n + stored.length} WHERE id = 0`,
+    // Delivered to the listeners on commit only: never a message they cannot fetch yet.
+    ...stored.map(
+      (m) =>
+        tx`SELECT pg_notify(${notice.channel}, ${noticePayload(notice.origin, { to: m.to, id: m.id, index: m.index })})`,
+    ),
+  ]);
+  return results;
 }
 
 /** RelayStore.putEntry. */

@@ -30,8 +30,9 @@ import {
   toEntry,
   toMessage,
 } from "./postgres-rows.js";
-import { depositTx, putEntryTx, resignTx } from "./postgres-writes.js";
+import { depositManyTx, depositTx, putEntryTx, resignTx } from "./postgres-writes.js";
 import type {
+  Deposit,
   DepositNotice,
   DepositResult,
   PutEntryResult,
@@ -156,6 +157,17 @@ export class PostgresStore implements RelayStore {
     return this.#tx((tx) => depositTx(tx, m, leaf, maxPerMailbox, notice));
   }
 
+  async depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]> {
+    for (const { message: m } of items) {
+      checkInt(m.at, "at");
+      checkInt(m.expires, "expires");
+    }
+    checkInt(maxPerMailbox, "maxPerMailbox");
+    if (items.length === 0) return [];
+    const notice = { channel: channelName(this.#schema), origin: this.#origin };
+    return this.#tx((tx) => depositManyTx(tx, items, maxPerMailbox, notice));
+  }
+
   async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
     checkInt(limit, "limit");
     checkInt(now, "now");
@@ -214,6 +226,27 @@ export class PostgresStore implements RelayStore {
     return new Uint8Array(row.hash);
   }
 
+  async nodes(keys: { level: number; index: number }[]): Promise<Uint8Array[]> {
+    for (const k of keys) {
+      checkInt(k.level, "level");
+      checkInt(k.index, "index");
+    }
+    if (keys.length === 0) return [];
+    const levels = [...new Set(keys.map((k) => k.level))];
+    const idxs = [...new Set(keys.map((k) => k.index))];
+    // One query: a superset of the nodes asked for, picked below.
+    const rows = await this.#run(
+      (sql) => sql<{ level: number; idx: number; hash: Buffer }[]>`
+        SELECT level, idx, hash FROM log_nodes WHERE level IN ${sql(levels)} AND idx IN ${sql(idxs)}`,
+    );
+    const got = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
+    return keys.map((k) => {
+      const hash = got.get(`${k.level}/${k.index}`);
+      if (!hash) throw new Error(`log node ${k.level}/${k.index} is missing`);
+      return new Uint8Array(hash);
+    });
+  }
+
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
     const [row] = await this.#run(
       (sql) => sql<CheckpointRow[]>`SELECT * FROM checkpoints ORDER BY size DESC LIMIT 1`,
@@ -235,16 +268,22 @@ export class PostgresStore implements RelayStore {
     );
   }
 
+  /**
+   * Nonces and rate-limit windows are soft state (docs/protocol.md §13.7): their one-statement
+   * transactions commit without waiting for the WAL flush. The setting is local to that
+   * transaction; they are visible to every other process at once, as any commit.
+   */
   async useNonce(key: string, expires: number, now: number): Promise<boolean> {
     checkInt(expires, "expires");
     checkInt(now, "now");
     return this.#run(async (sql) => {
+      const soft = sql`(SELECT set_config('synchronous_commit', 'off', true)) AS soft`;
       if (this.#pruneDue())
         await sql`DELETE FROM nonces WHERE key IN
           (SELECT key FROM nonces WHERE expires < ${now} LIMIT ${PRUNE_BATCH})`;
       // Inserts, or replaces an expired record; no row means a live record: a replay.
       const r = await sql`
-        INSERT INTO nonces (key, expires) VALUES (${key}, ${expires})
+        INSERT INTO nonces (key, expires) SELECT ${key}, ${expires} FROM ${soft}
         ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE nonces.expires < ${now}`;
       return r.count === 1;
     });
@@ -256,12 +295,13 @@ export class PostgresStore implements RelayStore {
     checkInt(now, "now");
     const window = Math.floor(now / windowMs);
     return this.#run(async (sql) => {
+      const soft = sql`(SELECT set_config('synchronous_commit', 'off', true)) AS soft`;
       if (this.#pruneDue())
         await sql`DELETE FROM rate_limits WHERE ctid IN
           (SELECT ctid FROM rate_limits WHERE expires <= ${now} LIMIT ${PRUNE_BATCH})`;
       const [row] = await sql<{ count: number }[]>`
         INSERT INTO rate_limits (key, window_no, count, expires)
-        VALUES (${key}, ${window}, 1, ${(window + 1) * windowMs})
+        SELECT ${key}, ${window}, 1, ${(window + 1) * windowMs} FROM ${soft}
         ON CONFLICT (key, window_no) DO UPDATE SET count = rate_limits.count + 1
         RETURNING count`;
       return row!.count <= limit;

@@ -1,6 +1,6 @@
 /**
  * The SqliteStore's prepared statements and row shapes (schema: sqlite-migrations.ts).
- * Rows carry Buffers; `toMessage` and `toEntry` copy them into plain Uint8Arrays so that
+ * Rows carry Buffers; `toMessage` and `toEntry` turn them into plain Uint8Arrays so that
  * callers see the same types from every backend.
  */
 import type Database from "better-sqlite3";
@@ -40,6 +40,7 @@ export function prepareStatements(db: Database.Database) {
   const none = <R = unknown>(sql: string) => db.prepare<[], R>(sql);
   return {
     message: s<MessageRow>("SELECT * FROM messages WHERE mailbox = @mailbox AND id = @id"),
+    mailboxTotal: s<{ n: number }>("SELECT n FROM mailbox_counts WHERE mailbox = @mailbox"),
     countMailbox: s<{ n: number }>(
       "SELECT count(*) AS n FROM messages WHERE mailbox = @mailbox AND expires >= @now",
     ),
@@ -106,14 +107,19 @@ export function prepareStatements(db: Database.Database) {
 
 export type Statements = ReturnType<typeof prepareStatements>;
 
+/** A plain Uint8Array over a row's Buffer, without copying it (each row's Buffers are its own). */
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export function toMessage(r: MessageRow): StoredMessage {
   return {
-    id: new Uint8Array(r.id),
+    id: view(r.id),
     to: r.mailbox,
-    envelope: new Uint8Array(r.envelope),
+    envelope: view(r.envelope),
     at: r.at,
     expires: r.expires,
-    receipt: new Uint8Array(r.receipt),
+    receipt: view(r.receipt),
     index: r.log_index,
   };
 }

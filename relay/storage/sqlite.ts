@@ -9,7 +9,6 @@
  */
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
-import { nodesForAppend, siblingsForAppend } from "../../protocol/merkle.js";
 import { StoreUnavailable } from "./errors.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import {
@@ -19,7 +18,9 @@ import {
   toEntry,
   toMessage,
 } from "./sqlite-statements.js";
+import { appendLeaves, depositBatch, readNode } from "./sqlite-writes.js";
 import type {
+  Deposit,
   DepositResult,
   PutEntryResult,
   RelayStore,
@@ -69,11 +70,15 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements RelayStore {
   readonly #db: Database.Database;
   readonly #q: Statements;
+  readonly #syncNormal: Database.Statement;
+  readonly #syncFull: Database.Statement;
   #calls = 0;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#q = prepareStatements(db);
+    this.#syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
+    this.#syncFull = db.prepare("PRAGMA synchronous = FULL");
   }
 
   /** Opens (creating and migrating if needed) the database at `path`; ":memory:" for tests. */
@@ -111,6 +116,23 @@ export class SqliteStore implements RelayStore {
   }
 
   /**
+   * Runs `fn`, one autocommit write of soft state (nonces, rate-limit windows), without
+   * waiting for the disk: with WAL and `synchronous = NORMAL` the write survives a crash
+   * of the relay but not of the machine, and the next durable commit syncs it anyway.
+   * An fsync for each of these cost more than the deposit itself (docs/protocol.md §13.7).
+   */
+  #runSoft<T>(fn: (q: Statements) => T): T {
+    return this.#run((q) => {
+      this.#syncNormal.run();
+      try {
+        return fn(q);
+      } finally {
+        this.#syncFull.run();
+      }
+    });
+  }
+
+  /**
    * Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken before anything
    * is read, so no other connection can append to the log in between.
    */
@@ -124,48 +146,24 @@ export class SqliteStore implements RelayStore {
     return this.#calls === 0;
   }
 
-  #node(level: number, index: number): Uint8Array {
-    const row = this.#q.node.get({ level, idx: index });
-    if (!row) throw new Error(`log node ${level}/${index} is missing`);
-    return new Uint8Array(row.hash);
-  }
-
-  /** Appends `leaf` to the log (protocol/merkle.ts); returns its index. Inside #write only. */
-  #append(leaf: Uint8Array): number {
-    const n = this.#q.logSize.get()!.size;
-    const siblings = siblingsForAppend(n).map((s) => this.#node(s.level, s.index));
-    for (const x of nodesForAppend(n, leaf, siblings))
-      this.#q.insertNode.run({ level: x.level, idx: x.index, hash: x.hash });
-    this.#q.setLogSize.run({ size: n + 1 });
-    return n;
-  }
-
   async deposit(
     m: Omit<StoredMessage, "index">,
     leaf: Uint8Array,
     maxPerMailbox: number,
   ): Promise<DepositResult> {
-    checkInt(m.at, "at");
-    checkInt(m.expires, "expires");
+    const [r] = await this.depositMany([{ message: m, leaf }], maxPerMailbox);
+    return r!;
+  }
+
+  async depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]> {
+    for (const { message: m } of items) {
+      checkInt(m.at, "at");
+      checkInt(m.expires, "expires");
+    }
     checkInt(maxPerMailbox, "maxPerMailbox");
-    return this.#write((q): DepositResult => {
-      const existing = q.message.get({ mailbox: m.to, id: m.id });
-      if (existing) return { status: "duplicate", message: toMessage(existing) };
-      // Expired messages that `expire` has not swept yet do not count against the quota.
-      if (q.countMailbox.get({ mailbox: m.to, now: m.at })!.n >= maxPerMailbox)
-        return { status: "quota" };
-      const message: StoredMessage = {
-        id: m.id,
-        to: m.to,
-        envelope: m.envelope,
-        at: m.at,
-        expires: m.expires,
-        receipt: m.receipt,
-        index: this.#append(leaf),
-      };
-      q.insertMessage.run({ ...message, mailbox: m.to });
-      return { status: "stored", message };
-    });
+    if (items.length === 0) return [];
+    // One transaction, one fsync (sqlite-writes.ts).
+    return this.#write((q) => depositBatch(q, items, maxPerMailbox));
   }
 
   async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
@@ -205,7 +203,7 @@ export class SqliteStore implements RelayStore {
         created: e.created,
         at: e.at,
         signature: e.signature,
-        index: this.#append(leaf),
+        index: appendLeaves(q, [leaf]),
       };
       q.upsertEntry.run({ ...entry });
       return { status: "stored", entry };
@@ -226,7 +224,16 @@ export class SqliteStore implements RelayStore {
   async node(level: number, index: number): Promise<Uint8Array> {
     checkInt(level, "level");
     checkInt(index, "index");
-    return this.#run(() => this.#node(level, index));
+    return this.#run((q) => readNode(q, level, index));
+  }
+
+  async nodes(keys: { level: number; index: number }[]): Promise<Uint8Array[]> {
+    for (const k of keys) {
+      checkInt(k.level, "level");
+      checkInt(k.index, "index");
+    }
+    // better-sqlite3 is synchronous: a prepared lookup per node costs microseconds.
+    return this.#run((q) => keys.map((k) => readNode(q, k.level, k.index)));
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
@@ -247,7 +254,7 @@ export class SqliteStore implements RelayStore {
   async useNonce(key: string, expires: number, now: number): Promise<boolean> {
     checkInt(expires, "expires");
     checkInt(now, "now");
-    return this.#run((q) => {
+    return this.#runSoft((q) => {
       if (this.#pruneDue()) q.pruneNonces.run({ now, batch: PRUNE_BATCH });
       // Inserts, or replaces an expired record; no change means a live record: a replay.
       return q.useNonce.run({ key, expires, now }).changes === 1;
@@ -259,7 +266,7 @@ export class SqliteStore implements RelayStore {
     checkInt(limit, "limit");
     checkInt(now, "now");
     const window = Math.floor(now / windowMs);
-    return this.#run((q) => {
+    return this.#runSoft((q) => {
       if (this.#pruneDue()) q.pruneRateLimits.run({ now, batch: PRUNE_BATCH });
       const { count } = q.hit.get({ key, window, expires: (window + 1) * windowMs })!;
       return count <= limit;

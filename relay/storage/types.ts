@@ -64,6 +64,12 @@ export type PutEntryResult =
   /** The name belongs to another identity, or the bundle is not newer than the stored one. */
   | { status: "conflict"; current: StoredEntry };
 
+/** One deposit of a batch: the message and its log leaf (its receipt body). */
+export interface Deposit {
+  message: Omit<StoredMessage, "index">;
+  leaf: Uint8Array;
+}
+
 export interface RelayStore {
   /**
    * Stores a message and appends `leaf` to the log, unless the mailbox already holds
@@ -74,6 +80,13 @@ export interface RelayStore {
     leaf: Uint8Array,
     maxPerMailbox: number,
   ): Promise<DepositResult>;
+  /**
+   * Group commit: `deposit` for each item, in order, all in ONE atomic, durable write. The
+   * results are those of depositing the items one after another (an id repeated within
+   * the batch is a duplicate of its first copy; the quota counts earlier items). If the
+   * write fails, it rejects and nothing of the batch is stored.
+   */
+  depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]>;
   /** Messages in a mailbox, oldest (lowest index) first, at most `limit`, unexpired at `now`. */
   fetch(to: string, limit: number, now: number): Promise<StoredMessage[]>;
   /** Deletes these ids from this mailbox only; returns how many were deleted. */
@@ -93,6 +106,8 @@ export interface RelayStore {
   logSize(): Promise<number>;
   /** Hash of the complete subtree covering leaves [index·2^level, (index+1)·2^level). */
   node(level: number, index: number): Promise<Uint8Array>;
+  /** `node` for many at once (one query where the backend allows), in the same order. */
+  nodes(keys: { level: number; index: number }[]): Promise<Uint8Array[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** Stores a checkpoint; one with a size not above the latest is ignored. */
   putCheckpoint(c: StoredCheckpoint): Promise<void>;

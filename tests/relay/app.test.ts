@@ -268,11 +268,8 @@ describe("POST /v1/messages", () => {
     await expectError(deposit(app, "nobody", envelope), 404, "UNKNOWN_USER");
     await expectError(deposit(app, "alice", new Uint8Array(64)), 400, "BAD_ENVELOPE");
     await expectError(deposit(app, "alice", bob.bundle), 400, "BAD_ENVELOPE");
-    await expectError(
-      deposit(app, "alice", envelope.subarray(0, envelope.length - 1)),
-      400,
-      "BAD_ENVELOPE",
-    );
+    // Cut inside the header (the ciphertext runs to the end, so a shorter tail still decodes).
+    await expectError(deposit(app, "alice", envelope.subarray(0, 20)), 400, "BAD_ENVELOPE");
     await expectError(deposit(app, "alice", new Uint8Array(0)), 400, "BAD_ENVELOPE");
     await expectError(
       jsonRequest(app, "POST", "/v1/messages", { to: "alice" }),

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import { PostgresStore } from "../../relay/storage/postgres.js";
 import type { DepositNotice } from "../../relay/storage/types.js";
-import { pgAdmin, pgMissing, pgProxy, schemaName, schemaUrl } from "../pg.js";
+import { ident, pgAdmin, pgMissing, pgProxy, schemaName, schemaUrl } from "../pg.js";
 import { cleanUp, open, unavailable, until } from "./pg-store.js";
 import { expectLog, leaf, message, NOW } from "./store-suite.js";
 
@@ -80,28 +80,18 @@ describe.skipIf(skip)("PostgresStore when the database fails", () => {
     const store = await open(url, { lockTimeoutMs: 100 });
     const l0 = leaf();
     await store.deposit(message("bob"), l0, 10);
-    const sql = pgAdmin();
-    const schema = store.schema;
-    let release!: () => void;
-    const released = new Promise<void>((r) => {
-      release = r;
-    });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => {
-      locked = r;
-    });
-    const holder = sql.begin(async (tx) => {
-      await tx`SELECT size FROM ${tx(schema)}.log_meta WHERE id = 0 FOR UPDATE`;
-      locked();
-      await released;
-    });
-    await isLocked;
-    const e = await unavailable(store.deposit(message("bob"), leaf(), 10));
-    expect((e.cause as { code: string }).code).toBe("55P03");
-    // Readers are not blocked by the lock.
-    expect(await store.fetch("bob", 10, NOW)).toHaveLength(1);
-    release();
-    await holder;
+    const holder = await pgAdmin().connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query(`SELECT size FROM ${ident(store.schema)}.log_meta WHERE id = 0 FOR UPDATE`);
+      const e = await unavailable(store.deposit(message("bob"), leaf(), 10));
+      expect((e.cause as { code: string }).code).toBe("55P03");
+      // Readers are not blocked by the lock.
+      expect(await store.fetch("bob", 10, NOW)).toHaveLength(1);
+      await holder.query("COMMIT");
+    } finally {
+      holder.release();
+    }
     const l1 = leaf();
     expect((await store.deposit(message("bob"), l1, 10)).status).toBe("stored");
     await expectLog(store, [l0, l1]);

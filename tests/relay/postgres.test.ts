@@ -14,9 +14,10 @@ import { PostgresStore } from "../../relay/storage/postgres.js";
 import { MIGRATIONS } from "../../relay/storage/postgres-migrations.js";
 import { parseDatabaseUrl } from "../../relay/storage/postgres-url.js";
 import type { DepositNotice } from "../../relay/storage/types.js";
-import { pgAdmin, pgMissing, schemaName, schemaUrl } from "../pg.js";
+import { ident, pgAdmin, pgMissing, schemaName, schemaUrl } from "../pg.js";
 import { relaySigner } from "./helpers.js";
 import { cleanUp, open, until } from "./pg-store.js";
+import { batchSuite } from "./store-batch-suite.js";
 import { entry, expectLog, leaf, message, NOW, randomBytes, storeSuite } from "./store-suite.js";
 
 const skip = await pgMissing();
@@ -27,6 +28,7 @@ afterAll(async () => {
 
 describe.skipIf(skip)("PostgreSQL", () => {
   storeSuite("PostgresStore", () => open());
+  batchSuite("PostgresStore", () => open());
 
   describe("PostgresStore", () => {
     it("takes its schema from ?schema= and keeps the rest of the URL for the driver", () => {
@@ -49,9 +51,9 @@ describe.skipIf(skip)("PostgreSQL", () => {
       const schema = schemaName();
       const opened = await Promise.all(Array.from({ length: 6 }, () => open(schemaUrl(schema))));
       const sql = pgAdmin();
-      const [v] = await sql`SELECT version FROM ${sql(schema)}.schema_version`;
-      expect(v?.version).toBe(MIGRATIONS.length);
-      const meta = await sql`SELECT size FROM ${sql(schema)}.log_meta`;
+      const { rows: v } = await sql.query(`SELECT version FROM ${ident(schema)}.schema_version`);
+      expect(v).toEqual([{ version: MIGRATIONS.length }]);
+      const { rows: meta } = await sql.query(`SELECT size FROM ${ident(schema)}.log_meta`);
       expect(meta.map((r) => Number(r.size))).toEqual([0]);
       // They share one log.
       const l = leaf();
@@ -63,12 +65,14 @@ describe.skipIf(skip)("PostgreSQL", () => {
       const schema = schemaName();
       await (await open(schemaUrl(schema))).close();
       const sql = pgAdmin();
-      await sql`UPDATE ${sql(schema)}.schema_version SET version = ${MIGRATIONS.length + 1}`;
+      await sql.query(`UPDATE ${ident(schema)}.schema_version SET version = $1`, [
+        MIGRATIONS.length + 1,
+      ]);
       await expect(PostgresStore.open(schemaUrl(schema))).rejects.toThrow(
         /newer than this relay knows/,
       );
-      const [v] = await sql`SELECT version FROM ${sql(schema)}.schema_version`;
-      expect(v?.version).toBe(MIGRATIONS.length + 1);
+      const { rows: v } = await sql.query(`SELECT version FROM ${ident(schema)}.schema_version`);
+      expect(v).toEqual([{ version: MIGRATIONS.length + 1 }]);
     });
 
     it("keeps one log when two connection pools append at once", async () => {
@@ -91,12 +95,11 @@ describe.skipIf(skip)("PostgreSQL", () => {
       await expectLog(a, leaves);
       expect(await b.logSize()).toBe(120);
       expect(await merkle.root(b, 120)).toEqual(await merkle.root(a, 120));
-      const sql = pgAdmin();
-      const schema = a.schema;
-      const [dups] = await sql`
-        SELECT count(*) AS n FROM (SELECT log_index FROM ${sql(schema)}.messages
-          UNION ALL SELECT log_index FROM ${sql(schema)}.directory) x`;
-      expect(Number(dups?.n)).toBe(120);
+      const schema = ident(a.schema);
+      const { rows: dups } = await pgAdmin().query(`
+        SELECT count(*) AS n FROM (SELECT log_index FROM ${schema}.messages
+          UNION ALL SELECT log_index FROM ${schema}.directory) x`);
+      expect(Number(dups[0]?.n)).toBe(120);
     });
 
     it("holds a mailbox quota and a repeated id across pools", async () => {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import { SqliteStore } from "../../relay/storage/sqlite.js";
 import { MIGRATIONS } from "../../relay/storage/sqlite-migrations.js";
+import { batchSuite } from "./store-batch-suite.js";
 import { entry, expectLog, leaf, message, NOW, randomBytes, storeSuite } from "./store-suite.js";
 
 const dirs: string[] = [];
@@ -25,6 +26,8 @@ afterAll(() => {
 
 storeSuite("SqliteStore in memory", async () => SqliteStore.open(":memory:"));
 storeSuite("SqliteStore file", async () => SqliteStore.open(join(tempDir(), "relay.db")));
+batchSuite("SqliteStore in memory", async () => SqliteStore.open(":memory:"));
+batchSuite("SqliteStore file", async () => SqliteStore.open(join(tempDir(), "relay.db")));
 
 /** Expects `p` to reject with StoreUnavailable caused by SQLite error `code`. */
 async function expectUnavailable(p: Promise<unknown>, code: RegExp): Promise<void> {
@@ -89,6 +92,7 @@ describe("SqliteStore", () => {
         "directory",
         "log_meta",
         "log_nodes",
+        "mailbox_counts",
         "messages",
         "nonces",
         "rate_limits",
