@@ -239,10 +239,14 @@ describe("secure-msg relay", () => {
         "--data",
         join(root, "other"),
         "--database-url",
-        "postgres://db/x",
+        "postgres://relay:hunter2-secret@db.invalid/x",
       ]);
       expect(pg.code).toBe(1);
-      expect(pg.stderr).toMatch(/^secure-msg: cannot start the relay: the PostgreSQL backend/);
+      expect(pg.stderr).toMatch(
+        /^secure-msg: cannot start the relay: cannot open the PostgreSQL store/,
+      );
+      // The URL may hold a password: it is never printed.
+      expect(pg.stderr).not.toContain("hunter2");
     } finally {
       await a.stop();
     }
