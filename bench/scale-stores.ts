@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import postgres from "postgres";
+import pg from "pg";
 import { SqliteStore } from "../relay/storage/sqlite.js";
 import type { RelayStore } from "../relay/storage/types.js";
 import { fill } from "./scale-fill.js";
@@ -69,12 +69,14 @@ export async function postgresBackend(log: (s: string) => void): Promise<Backend
   const prefix = `bench_scale_${process.pid}`;
   const schemas: string[] = [];
   const stores: RelayStore[] = [];
-  const admin = postgres(DATABASE_URL, { onnotice: () => undefined, max: 1 });
+  const admin = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
+  admin.on("error", () => undefined);
   try {
-    await admin`SELECT 1`;
+    await admin.connect();
+    await admin.query("SELECT 1");
   } catch (e) {
     log(`scale: PostgreSQL unavailable (${(e as Error).message}): skipped`);
-    await admin.end({ timeout: 1 });
+    await admin.end().catch(() => undefined);
     return undefined;
   }
   return {
@@ -84,22 +86,22 @@ export async function postgresBackend(log: (s: string) => void): Promise<Backend
       schemas.push(schema);
       const store = await PostgresStore.open(DATABASE_URL, { schema });
       stores.push(store);
-      const sql = postgres(DATABASE_URL, {
-        onnotice: () => undefined,
-        max: 1,
-        connection: { search_path: schema },
-      });
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      client.on("error", () => undefined);
+      await client.connect();
       try {
-        await fillPostgres(sql, size, envelope, Date.now());
+        await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
+        await fillPostgres(client, size, envelope, Date.now());
       } finally {
-        await sql.end({ timeout: 5 });
+        await client.end().catch(() => undefined);
       }
       return { size, store };
     },
     async dispose() {
       for (const s of stores) await s.close();
-      for (const s of schemas) await admin.unsafe(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-      await admin.end({ timeout: 5 });
+      for (const s of schemas)
+        await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(s)} CASCADE`);
+      await admin.end();
     },
   };
 }

@@ -8,7 +8,9 @@
  * lock keyed by the schema name: relay processes that start at once take turns, and the
  * ones that come second find the schema current and change nothing.
  */
-import type postgres from "postgres";
+import pg from "pg";
+import { long } from "./postgres-connect.js";
+import type { PostgresPool } from "./postgres-pool.js";
 
 export const MIGRATIONS: readonly string[] = [
   // 1: messages, directory, the Merkle log, checkpoints, nonces, rate limits.
@@ -112,31 +114,39 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+const UNBOUNDED = { unbounded: true };
+
 /** The advisory lock's first key ("SMSG"); the second is the schema name's hash. */
 const LOCK_CLASS = 0x534d5347;
 
 /** Creates the schema if needed and brings it up to date, or refuses one written by newer code. */
-export async function migrate(sql: postgres.Sql, schema: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${LOCK_CLASS}::integer, hashtext(${schema}))`;
-    await tx`CREATE SCHEMA IF NOT EXISTS ${tx(schema)}`;
+export async function migrate(db: PostgresPool, schema: string): Promise<void> {
+  // Unbounded: a migration may take long on a big table.
+  await db.tx(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", [LOCK_CLASS, schema]);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
     // The connection's search_path named the schema before it existed: set it again.
-    await tx`SELECT set_config('search_path', ${schema}, true)`;
-    await tx`
+    await tx.query("SELECT set_config('search_path', $1, true)", [schema]);
+    await tx.query(`
       CREATE TABLE IF NOT EXISTS schema_version (
         id integer PRIMARY KEY CHECK (id = 0),
         version integer NOT NULL
-      )`;
-    await tx`INSERT INTO schema_version (id, version) VALUES (0, 0) ON CONFLICT (id) DO NOTHING`;
-    const [row] = await tx<{ version: number }[]>`SELECT version FROM schema_version WHERE id = 0`;
-    const version = row!.version;
+      )`);
+    await tx.query(
+      "INSERT INTO schema_version (id, version) VALUES (0, 0) ON CONFLICT (id) DO NOTHING",
+    );
+    const { rows } = await tx.query<{ version: number }>(
+      "SELECT version FROM schema_version WHERE id = 0",
+    );
+    const version = rows[0]!.version;
     if (version > MIGRATIONS.length)
       throw new Error(
         `database schema version ${version} is newer than this relay knows (${MIGRATIONS.length}); upgrade the relay`,
       );
     for (let v = version; v < MIGRATIONS.length; v++) {
-      await tx.unsafe(MIGRATIONS[v]!);
-      await tx`UPDATE schema_version SET version = ${v + 1} WHERE id = 0`;
+      // No parameters: sent as a simple query, which may hold several statements.
+      await tx.query(long(MIGRATIONS[v]!));
+      await tx.query("UPDATE schema_version SET version = $1 WHERE id = 0", [v + 1]);
     }
-  });
+  }, UNBOUNDED);
 }

@@ -6,16 +6,17 @@
  * processes to its EventHub (its own deposits it has already announced in memory).
  *
  * The channel is per schema, so deployments (and test runs) sharing a database do not
- * hear each other. When the listening connection is lost, it is opened again with
- * exponential backoff (RETRY_MIN_MS to RETRY_MAX_MS). PostgreSQL does not queue notices
+ * hear each other. The listening connection is a pg.Client of its own, outside the pool
+ * (a pooled connection would be handed to other queries). When it is lost, a new one is
+ * opened with exponential backoff (RETRY_MIN_MS to RETRY_MAX_MS). PostgreSQL does not queue notices
  * for a listener that is gone, so after listening again, the messages appended since
  * the last notice seen are read back from the table and announced (at most
  * CATCH_UP_LIMIT, this process's own among them: events only say "fetch now", so an
  * extra one costs a fetch, and clients fetch when they reconnect anyway).
  */
-import type postgres from "postgres";
+import pg from "pg";
 import { base64url } from "../../protocol/bytes.js";
-import { connect, type PostgresOptions } from "./postgres-connect.js";
+import type { ConnectionSettings } from "./postgres-connect.js";
 import type { DepositNotice } from "./types.js";
 
 const CATCH_UP_LIMIT = 1000;
@@ -53,9 +54,7 @@ function parsePayload(text: string): (DepositNotice & { origin: string }) | unde
 }
 
 export interface ListenOptions {
-  url: string;
-  options: PostgresOptions;
-  schema: string;
+  settings: ConnectionSettings;
   /** This store's origin id: its own notices are skipped. */
   origin: string;
   onDeposit: (n: DepositNotice) => void;
@@ -65,28 +64,20 @@ export interface ListenOptions {
 
 export class DepositListener {
   readonly #o: ListenOptions;
-  readonly #sql: postgres.Sql;
   readonly #channel: string;
+  /** The connection listening now, or being opened; undefined between attempts. */
+  #client: pg.Client | undefined;
   /** The highest log index announced, or known when listening began. */
   #seen = -1;
   #stopped = false;
+  /** The first LISTEN succeeded: from then on, a lost connection is retried. */
+  #started = false;
   #retries = 0;
   #timer: NodeJS.Timeout | undefined;
-  #connecting = false;
-  /** The connection closed while a LISTEN was under way: check again once it settles. */
-  #closedMeanwhile = false;
 
   private constructor(o: ListenOptions) {
     this.#o = o;
-    this.#channel = channelName(o.schema);
-    this.#sql = connect(
-      o.url,
-      { ...o.options, schema: o.schema },
-      {
-        onnotify: (channel, payload) => this.#notified(channel, payload),
-        onclose: () => this.#lost(),
-      },
-    ).sql;
+    this.#channel = channelName(o.settings.schema);
   }
 
   /** Listens; throws (StoreUnavailable-mappable) if the first LISTEN fails. */
@@ -94,6 +85,7 @@ export class DepositListener {
     const l = new DepositListener(o);
     try {
       await l.#listen(true);
+      l.#started = true;
     } catch (e) {
       await l.stop();
       throw e;
@@ -101,8 +93,8 @@ export class DepositListener {
     return l;
   }
 
-  #notified(channel: string, text: string): void {
-    if (channel !== this.#channel || this.#stopped) return;
+  #notified(channel: string, text: string | undefined): void {
+    if (channel !== this.#channel || this.#stopped || text === undefined) return;
     const n = parsePayload(text);
     if (!n) return;
     this.#seen = Math.max(this.#seen, n.index);
@@ -117,32 +109,39 @@ export class DepositListener {
     }
   }
 
+  /** Opens a connection and LISTENs on it; on the first, notes where the log stands. */
   async #listen(first: boolean): Promise<void> {
-    this.#connecting = true;
+    const c = new pg.Client(this.#o.settings.client);
+    this.#client = c;
+    // Both are needed: 'error' alone would crash the process were no one listening, and a
+    // connection the server ends cleanly emits 'end' only.
+    c.on("error", (e) => this.#lost(c, e));
+    c.on("end", () => this.#lost(c));
+    c.on("notification", (m) => this.#notified(m.channel, m.payload));
     try {
+      await c.connect();
       // The channel name comes from a checked schema name (postgres-url.ts).
-      await this.#sql.unsafe(`LISTEN "${this.#channel.replace(/"/g, '""')}"`);
+      await c.query(`LISTEN "${this.#channel.replace(/"/g, '""')}"`);
       if (first) {
         // Listening: anything appended from now on is notified; what came before is not news.
-        const [row] = await this.#sql<{ size: number }[]>`SELECT size FROM log_meta WHERE id = 0`;
-        this.#seen = Math.max(this.#seen, row!.size - 1);
+        const { rows } = await c.query<{ size: number }>("SELECT size FROM log_meta WHERE id = 0");
+        this.#seen = Math.max(this.#seen, rows[0]!.size - 1);
       } else {
-        await this.#catchUp();
+        await this.#catchUp(c);
       }
       this.#retries = 0;
-    } finally {
-      this.#connecting = false;
-    }
-    if (this.#closedMeanwhile) {
-      this.#closedMeanwhile = false;
-      this.#lost();
+    } catch (e) {
+      this.#drop(c);
+      throw e;
     }
   }
 
-  async #catchUp(): Promise<void> {
-    const rows = await this.#sql<{ mailbox: string; id: Buffer; log_index: number }[]>`
-      SELECT mailbox, id, log_index FROM messages WHERE log_index > ${this.#seen}
-      ORDER BY log_index LIMIT ${CATCH_UP_LIMIT}`;
+  async #catchUp(c: pg.Client): Promise<void> {
+    const { rows } = await c.query<{ mailbox: string; id: Buffer; log_index: number }>(
+      `SELECT mailbox, id, log_index FROM messages WHERE log_index > $1
+       ORDER BY log_index LIMIT $2`,
+      [this.#seen, CATCH_UP_LIMIT],
+    );
     for (const r of rows) {
       if (this.#stopped) return;
       this.#seen = Math.max(this.#seen, r.log_index);
@@ -150,13 +149,23 @@ export class DepositListener {
     }
   }
 
-  /** The connection closed (or could not open): listen again after a backoff. */
-  #lost(): void {
+  /** Forgets connection `c` (if it is the current one) and closes it. */
+  #drop(c: pg.Client): boolean {
+    if (this.#client !== c) return false;
+    this.#client = undefined;
+    c.end().catch(() => undefined);
+    return true;
+  }
+
+  /** Connection `c` broke or ended: if it was the current one, listen again after a backoff. */
+  #lost(c: pg.Client, e?: unknown): void {
+    if (!this.#drop(c) || this.#stopped || !this.#started) return;
+    this.#o.onError(e ?? new Error("the LISTEN connection to the database closed"));
+    this.#retry();
+  }
+
+  #retry(): void {
     if (this.#stopped || this.#timer) return;
-    if (this.#connecting) {
-      this.#closedMeanwhile = true;
-      return;
-    }
     const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.#retries);
     this.#retries = Math.min(this.#retries + 1, 16);
     // Jitter, so that processes cut off together do not come back in step.
@@ -165,9 +174,9 @@ export class DepositListener {
         this.#timer = undefined;
         if (this.#stopped) return;
         this.#listen(false).catch((e: unknown) => {
-          this.#closedMeanwhile = false;
+          if (this.#stopped) return;
           this.#o.onError(e);
-          this.#lost();
+          this.#retry();
         });
       },
       delay * (0.5 + Math.random() / 2),
@@ -179,6 +188,8 @@ export class DepositListener {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.#sql.end({ timeout: 1 });
+    const c = this.#client;
+    this.#client = undefined;
+    await c?.end().catch(() => undefined);
   }
 }

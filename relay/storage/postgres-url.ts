@@ -35,8 +35,6 @@ export function parseDatabaseUrl(url: string): { url: string; schema?: string } 
   const schema = u.searchParams.get("schema") ?? undefined;
   u.searchParams.delete("schema");
   if (u.searchParams.has("search_path") || u.searchParams.has("options"))
-    throw new TypeError(
-      "use ?schema= rather than ?search_path= or ?options= in the database URL",
-    );
+    throw new TypeError("use ?schema= rather than ?search_path= or ?options= in the database URL");
   return schema === undefined ? { url: u.href } : { url: u.href, schema };
 }

@@ -1,6 +1,6 @@
 /**
  * The PostgresStore's writes that append to the Merkle log, each run inside one
- * transaction by postgres.ts.
+ * transaction by postgres.ts (postgres-pool.ts `tx`).
  *
  * Appends never fork: each of these transactions first locks the one `log_meta` row
  * FOR UPDATE, so appends from every connection of every relay process take turns. Under
@@ -9,8 +9,12 @@
  * previous holder committed. The duplicate, quota and name checks therefore run after
  * the lock too, and commit order is log order. The primary key of `log_nodes` is the last
  * line of defence: an append that somehow raced would fail, not fork the tree.
+ *
+ * node-postgres sends one statement at a time, so the lock is held for as few statements
+ * as possible: the reads are gathered into few queries, and the writes of an append go in
+ * one statement (data-modifying WITH clauses, each run exactly once), with multi-row
+ * values passed as arrays and `unnest`ed.
  */
-import type postgres from "postgres";
 import { equal } from "../../protocol/bytes.js";
 import {
   frontier,
@@ -18,7 +22,9 @@ import {
   nodesForAppendMany,
   siblingsForAppend,
 } from "../../protocol/merkle.js";
+import { long } from "./postgres-connect.js";
 import { noticePayload } from "./postgres-notify.js";
+import type { Conn } from "./postgres-pool.js";
 import { type EntryRow, type MessageRow, toEntry, toMessage } from "./postgres-rows.js";
 import type {
   Deposit,
@@ -28,39 +34,55 @@ import type {
   StoredMessage,
 } from "./types.js";
 
-type Tx = postgres.TransactionSql;
+type Tx = Conn;
 
 /** Locks the log for this transaction; returns its size. */
 async function lockLog(tx: Tx): Promise<number> {
-  const [row] = await tx<{ size: number }[]>`SELECT size FROM log_meta WHERE id = 0 FOR UPDATE`;
-  return row!.size;
+  const { rows } = await tx.query<{ size: number }>(
+    "SELECT size FROM log_meta WHERE id = 0 FOR UPDATE",
+  );
+  return rows[0]!.size;
+}
+
+/** The log nodes at these positions, in the same order; a missing one is a bug. */
+async function readNodes(tx: Tx, keys: { level: number; index: number }[]): Promise<Uint8Array[]> {
+  if (keys.length === 0) return [];
+  const { rows } = await tx.query<{ level: number; idx: number; hash: Buffer }>(
+    `SELECT level, idx, hash FROM log_nodes
+     WHERE (level, idx) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))`,
+    [keys.map((k) => k.level), keys.map((k) => k.index)],
+  );
+  const got = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
+  return keys.map((k) => {
+    const hash = got.get(`${k.level}/${k.index}`);
+    if (!hash) throw new Error(`log node ${k.level}/${k.index} is missing`);
+    return new Uint8Array(hash);
+  });
 }
 
 /**
- * The writes that append `leaf` as leaf `n` (protocol/merkle.ts), not yet sent: the
- * caller holds lockLog and sends them with its own in one pipeline, so that the lock is
- * held for as few round trips as possible.
+ * The start of the one statement that writes an append: its new nodes ($1 to $3) and the
+ * log's new size ($4). The caller adds its own WITH clauses and the final SELECT.
  */
-async function append(
-  tx: Tx,
-  n: number,
-  leaf: Uint8Array,
-): Promise<postgres.PendingQuery<postgres.Row[]>[]> {
-  const siblings = await Promise.all(
-    siblingsForAppend(n).map(async (s) => {
-      const [row] = await tx<{ hash: Buffer }[]>`
-        SELECT hash FROM log_nodes WHERE level = ${s.level} AND idx = ${s.index}`;
-      if (!row) throw new Error(`log node ${s.level}/${s.index} is missing`);
-      return new Uint8Array(row.hash);
-    }),
-  );
-  return [
-    ...nodesForAppend(n, leaf, siblings).map(
-      (x) =>
-        tx`INSERT INTO log_nodes (level, idx, hash) VALUES (${x.level}, ${x.index}, ${x.hash})`,
-    ),
-    tx`UPDATE log_meta SET size = ${n + 1} WHERE id = 0`,
-  ];
+const APPEND = `
+  WITH nodes AS (
+    INSERT INTO log_nodes (level, idx, hash)
+    SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])
+  ), meta AS (
+    UPDATE log_meta SET size = $4 WHERE id = 0
+  )`;
+
+function appendValues(
+  nodes: { level: number; index: number; hash: Uint8Array }[],
+  size: number,
+): unknown[] {
+  return [nodes.map((x) => x.level), nodes.map((x) => x.index), nodes.map((x) => x.hash), size];
+}
+
+/** The nodes that appending `leaf` as leaf `n` adds (protocol/merkle.ts). */
+async function appendNodes(tx: Tx, n: number, leaf: Uint8Array) {
+  const siblings = await readNodes(tx, siblingsForAppend(n));
+  return nodesForAppend(n, leaf, siblings);
 }
 
 /** RelayStore.deposit, plus the NOTIFY that tells the other processes (postgres-notify.ts). */
@@ -72,24 +94,38 @@ export async function depositTx(
   notice: { channel: string; origin: string },
 ): Promise<DepositResult> {
   const n = await lockLog(tx);
-  const [[existing], [held]] = await Promise.all([
-    tx<MessageRow[]>`SELECT * FROM messages WHERE mailbox = ${m.to} AND id = ${m.id}`,
-    // Expired messages that `expire` has not swept yet do not count against the quota.
-    tx<{ n: number }[]>`
-      SELECT count(*) AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`,
-  ]);
-  if (existing) return { status: "duplicate", message: toMessage(existing) };
-  if (held!.n >= maxPerMailbox) return { status: "quota" };
+  // One row: the same id if stored (or NULLs), and the mailbox's unexpired messages.
+  // Expired messages that `expire` has not swept yet do not count against the quota.
+  const { rows } = await tx.query<MessageRow & { held: number }>(
+    `SELECT m.*, (SELECT count(*) FROM messages WHERE mailbox = $1 AND expires >= $3) AS held
+     FROM (SELECT 1) AS one LEFT JOIN messages m ON m.mailbox = $1 AND m.id = $2`,
+    [m.to, m.id, m.at],
+  );
+  const found = rows[0]!;
+  if (found.id !== null) return { status: "duplicate", message: toMessage(found) };
+  if (found.held >= maxPerMailbox) return { status: "quota" };
   const index = n;
   // Delivered to the listeners on commit only: never a message they cannot fetch yet.
   const payload = noticePayload(notice.origin, { to: m.to, id: m.id, index });
-  await Promise.all([
-    ...(await append(tx, n, leaf)),
-    tx`
+  await tx.query(
+    `${APPEND}, msg AS (
       INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)
-      VALUES (${m.to}, ${m.id}, ${m.envelope}, ${m.at}, ${m.expires}, ${m.receipt}, ${index})`,
-    tx`SELECT pg_notify(${notice.channel}, ${payload})`,
-  ]);
+      VALUES ($5, $6, $7, $8, $9, $10, $11)
+    )
+    SELECT pg_notify($12, $13)`,
+    [
+      ...appendValues(await appendNodes(tx, n, leaf), n + 1),
+      m.to,
+      m.id,
+      m.envelope,
+      m.at,
+      m.expires,
+      m.receipt,
+      index,
+      notice.channel,
+      payload,
+    ],
+  );
   const message: StoredMessage = {
     id: m.id,
     to: m.to,
@@ -102,17 +138,10 @@ export async function depositTx(
   return { status: "stored", message };
 }
 
-async function readNode(tx: Tx, level: number, index: number): Promise<Uint8Array> {
-  const [row] = await tx<{ hash: Buffer }[]>`
-    SELECT hash FROM log_nodes WHERE level = ${level} AND idx = ${index}`;
-  if (!row) throw new Error(`log node ${level}/${index} is missing`);
-  return new Uint8Array(row.hash);
-}
-
 /**
- * RelayStore.depositMany: group commit. One lock, one round trip of reads (duplicates,
- * mailbox counts, the log's frontier), one of multi-row writes, one commit. The items are
- * then decided one after another in memory, as `depositTx` would decide them in turn.
+ * RelayStore.depositMany: group commit. One lock, a few reads (duplicates, mailbox
+ * counts, the log's frontier), one statement of multi-row writes, one commit. The items
+ * are then decided one after another in memory, as `depositTx` would decide them in turn.
  */
 export async function depositManyTx(
   tx: Tx,
@@ -123,13 +152,16 @@ export async function depositManyTx(
   const n = await lockLog(tx);
   const mailboxes = [...new Set(items.map((d) => d.message.to))];
   const ids = items.map((d) => d.message.id);
-  const [rows, totals, known] = await Promise.all([
-    // A superset of the (mailbox, id) pairs asked for: filtered below.
-    tx<MessageRow[]>`SELECT * FROM messages WHERE mailbox IN ${tx(mailboxes)} AND id IN ${tx(ids)}`,
-    tx<{ mailbox: string; n: number }[]>`
-      SELECT mailbox, n FROM mailbox_counts WHERE mailbox IN ${tx(mailboxes)}`,
-    Promise.all(frontier(n).map((f) => readNode(tx, f.level, f.index))),
-  ]);
+  // A superset of the (mailbox, id) pairs asked for: filtered below.
+  const { rows } = await tx.query<MessageRow>(
+    "SELECT * FROM messages WHERE mailbox = ANY($1::text[]) AND id = ANY($2::bytea[])",
+    [mailboxes, ids],
+  );
+  const { rows: totals } = await tx.query<{ mailbox: string; n: number }>(
+    "SELECT mailbox, n FROM mailbox_counts WHERE mailbox = ANY($1::text[])",
+    [mailboxes],
+  );
+  const known = await readNodes(tx, frontier(n));
   const total = new Map(totals.map((r) => [r.mailbox, r.n]));
   const batched = new Map<string, number>();
   for (const d of items) batched.set(d.message.to, (batched.get(d.message.to) ?? 0) + 1);
@@ -140,13 +172,16 @@ export async function depositManyTx(
     .map((d) => d.message)
     .filter((m) => (total.get(m.to) ?? 0) + batched.get(m.to)! >= maxPerMailbox);
   const pairs = [...new Map(near.map((m) => [`${m.at}:${m.to}`, m])).values()];
-  const counts = await Promise.all(
-    pairs.map(
-      (m) => tx<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM messages WHERE mailbox = ${m.to} AND expires >= ${m.at}`,
-    ),
-  );
-  const exact = new Map(pairs.map((m, i) => [`${m.at}:${m.to}`, counts[i]![0]!.n]));
+  const exact = new Map<string, number>();
+  if (pairs.length > 0) {
+    const { rows: counts } = await tx.query<{ mailbox: string; at: number; n: number }>(
+      `SELECT p.mailbox, p.at, (SELECT count(*) FROM messages
+         WHERE mailbox = p.mailbox AND expires >= p.at) AS n
+       FROM unnest($1::text[], $2::bigint[]) AS p (mailbox, at)`,
+      [pairs.map((m) => m.to), pairs.map((m) => m.at)],
+    );
+    for (const c of counts) exact.set(`${c.at}:${c.mailbox}`, c.n);
+  }
   const key = (to: string, id: Uint8Array) => `${to}:${Buffer.from(id).toString("hex")}`;
   const seen = new Map(rows.map((r) => [key(r.mailbox, r.id), toMessage(r)]));
   const stored: StoredMessage[] = [];
@@ -167,30 +202,31 @@ export async function depositManyTx(
   });
   if (stored.length === 0) return results;
   const leaves = items.flatMap((d, i) => (results[i]!.status === "stored" ? [d.leaf] : []));
-  const nodes = nodesForAppendMany(n, leaves, known).map((x) => ({
-    level: x.level,
-    idx: x.index,
-    hash: x.hash,
-  }));
-  const messages = stored.map((m) => ({
-    mailbox: m.to,
-    id: m.id,
-    envelope: m.envelope,
-    at: m.at,
-    expires: m.expires,
-    receipt: m.receipt,
-    log_index: m.index,
-  }));
-  await Promise.all([
-    tx`INSERT INTO log_nodes ${tx(nodes, "level", "idx", "hash")}`,
-    tx`INSERT INTO messages ${tx(messages, "mailbox", "id", "envelope", "at", "expires", "receipt", "log_index")}`,
-    tx`UPDATE log_meta SET size = ${n + stored.length} WHERE id = 0`,
-    // Delivered to the listeners on commit only: never a message they cannot fetch yet.
-    ...stored.map(
-      (m) =>
-        tx`SELECT pg_notify(${notice.channel}, ${noticePayload(notice.origin, { to: m.to, id: m.id, index: m.index })})`,
-    ),
-  ]);
+  const nodes = nodesForAppendMany(n, leaves, known);
+  // Delivered to the listeners on commit only: never a message they cannot fetch yet.
+  const payloads = stored.map((m) =>
+    noticePayload(notice.origin, { to: m.to, id: m.id, index: m.index }),
+  );
+  await tx.query(
+    `${APPEND}, msg AS (
+      INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)
+      SELECT * FROM unnest($5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $9::bigint[],
+        $10::bytea[], $11::bigint[])
+    )
+    SELECT pg_notify($12, p) FROM unnest($13::text[]) AS p`,
+    [
+      ...appendValues(nodes, n + stored.length),
+      stored.map((m) => m.to),
+      stored.map((m) => m.id),
+      stored.map((m) => m.envelope),
+      stored.map((m) => m.at),
+      stored.map((m) => m.expires),
+      stored.map((m) => m.receipt),
+      stored.map((m) => m.index),
+      notice.channel,
+      payloads,
+    ],
+  );
   return results;
 }
 
@@ -201,7 +237,8 @@ export async function putEntryTx(
   leaf: Uint8Array,
 ): Promise<PutEntryResult> {
   const n = await lockLog(tx);
-  const [row] = await tx<EntryRow[]>`SELECT * FROM directory WHERE name = ${e.name}`;
+  const { rows } = await tx.query<EntryRow>("SELECT * FROM directory WHERE name = $1", [e.name]);
+  const row = rows[0];
   if (row) {
     const current = toEntry(row);
     // DESIGN §4: a name belongs to its first identity; a rotation must be newer.
@@ -209,15 +246,24 @@ export async function putEntryTx(
       return { status: "conflict", current };
   }
   const index = n;
-  await Promise.all([
-    ...(await append(tx, n, leaf)),
-    tx`
-      INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
-      VALUES (${e.name}, ${e.bundle}, ${e.identityKey}, ${e.created}, ${e.at}, ${e.signature}, ${index})
-      ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
-        identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
-        signature = excluded.signature, log_index = excluded.log_index`,
-  ]);
+  await tx.query(
+    `${APPEND}
+    INSERT INTO directory (name, bundle, identity_key, created, at, signature, log_index)
+    VALUES ($5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (name) DO UPDATE SET bundle = excluded.bundle,
+      identity_key = excluded.identity_key, created = excluded.created, at = excluded.at,
+      signature = excluded.signature, log_index = excluded.log_index`,
+    [
+      ...appendValues(await appendNodes(tx, n, leaf), n + 1),
+      e.name,
+      e.bundle,
+      e.identityKey,
+      e.created,
+      e.at,
+      e.signature,
+      index,
+    ],
+  );
   const entry: StoredEntry = {
     name: e.name,
     bundle: e.bundle,
@@ -230,7 +276,7 @@ export async function putEntryTx(
   return { status: "stored", entry };
 }
 
-/** RelayStore.resign. */
+/** RelayStore.resign, in a transaction run `unbounded`: it rewrites every row. */
 export async function resignTx(
   tx: Tx,
   entries: { name: string; signature: Uint8Array }[],
@@ -238,14 +284,22 @@ export async function resignTx(
 ): Promise<void> {
   // Holds appends off while re-signing, so that the data is re-signed as one snapshot.
   await lockLog(tx);
-  await Promise.all([
-    ...entries.map(
-      (e) => tx`UPDATE directory SET signature = ${e.signature} WHERE name = ${e.name}`,
-    ),
-    ...messages.map(
-      (m) =>
-        tx`UPDATE messages SET receipt = ${m.receipt} WHERE mailbox = ${m.to} AND id = ${m.id}`,
-    ),
-  ]);
-  await tx`DELETE FROM checkpoints`;
+  if (entries.length > 0)
+    await tx.query(
+      long(
+        `UPDATE directory d SET signature = u.signature
+         FROM unnest($1::text[], $2::bytea[]) AS u (name, signature) WHERE d.name = u.name`,
+        [entries.map((e) => e.name), entries.map((e) => e.signature)],
+      ),
+    );
+  if (messages.length > 0)
+    await tx.query(
+      long(
+        `UPDATE messages m SET receipt = u.receipt
+         FROM unnest($1::text[], $2::bytea[], $3::bytea[]) AS u (mailbox, id, receipt)
+         WHERE m.mailbox = u.mailbox AND m.id = u.id`,
+        [messages.map((m) => m.to), messages.map((m) => m.id), messages.map((m) => m.receipt)],
+      ),
+    );
+  await tx.query("DELETE FROM checkpoints");
 }

@@ -14,6 +14,20 @@ import { expectLog, leaf, message, NOW } from "./store-suite.js";
 
 const skip = await pgMissing();
 
+/** Waits until the store serves again (or fails after 10 s). */
+async function recovered(store: PostgresStore): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (
+    !(await store.health().then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error("the store did not recover");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 afterAll(async () => {
   if (!skip) await cleanUp();
 });
@@ -75,6 +89,57 @@ describe.skipIf(skip)("PostgresStore when the database fails", () => {
     }
   });
 
+  it("fails fast during an outage without a storm of connection attempts", async () => {
+    const proxy = await pgProxy();
+    try {
+      const store = await open(proxy.url(schemaName()), { connectTimeoutMs: 1000 });
+      await store.health();
+      proxy.down();
+      const before = proxy.attempts();
+      const t0 = Date.now();
+      // 200 requests at once, then more for 2 s: all 503s, few connection attempts.
+      await Promise.all(Array.from({ length: 200 }, () => unavailable(store.health())));
+      expect(Date.now() - t0).toBeLessThan(2000);
+      while (Date.now() - t0 < 2000) {
+        await unavailable(store.fetch("bob", 10, NOW));
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // About one attempt per backoff (50 ms doubling to 1 s): well under one per call.
+      expect(proxy.attempts() - before).toBeLessThan(15);
+      proxy.up();
+      await recovered(store);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("closes a connection cut inside a transaction, and keeps nothing of it", async () => {
+    const proxy = await pgProxy();
+    const holder = await pgAdmin().connect();
+    try {
+      const schema = schemaName();
+      const store = await open(proxy.url(schema), { connectTimeoutMs: 1000 });
+      const l0 = leaf();
+      await store.deposit(message("bob"), l0, 10);
+      await holder.query("BEGIN");
+      await holder.query(`SELECT size FROM ${ident(schema)}.log_meta WHERE id = 0 FOR UPDATE`);
+      // The deposit waits for the log lock inside its transaction when the link breaks.
+      const cut = unavailable(store.deposit(message("bob"), leaf(), 10));
+      await new Promise((r) => setTimeout(r, 200));
+      proxy.down();
+      await cut;
+      await holder.query("COMMIT");
+      proxy.up();
+      await recovered(store);
+      const l1 = leaf();
+      expect((await store.deposit(message("bob"), l1, 10)).status).toBe("stored");
+      await expectLog(store, [l0, l1]);
+    } finally {
+      holder.release();
+      await proxy.close();
+    }
+  });
+
   it("fails a deposit whose log lock is held too long, then appends on", async () => {
     const url = schemaUrl();
     const store = await open(url, { lockTimeoutMs: 100 });
@@ -83,7 +148,9 @@ describe.skipIf(skip)("PostgresStore when the database fails", () => {
     const holder = await pgAdmin().connect();
     try {
       await holder.query("BEGIN");
-      await holder.query(`SELECT size FROM ${ident(store.schema)}.log_meta WHERE id = 0 FOR UPDATE`);
+      await holder.query(
+        `SELECT size FROM ${ident(store.schema)}.log_meta WHERE id = 0 FOR UPDATE`,
+      );
       const e = await unavailable(store.deposit(message("bob"), leaf(), 10));
       expect((e.cause as { code: string }).code).toBe("55P03");
       // Readers are not blocked by the lock.

@@ -11,7 +11,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import postgres from "postgres";
+import pg from "pg";
 import { freePort } from "./deployments.js";
 
 const run = promisify(execFile);
@@ -128,13 +128,15 @@ export class PgCluster {
    * into running sessions), as a primary demoted to a standby would; `false` undoes it.
    */
   async readOnly(on: boolean): Promise<void> {
-    const sql = postgres(this.url, { max: 1, onnotice: () => undefined });
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("error", () => undefined);
+    await client.connect();
     try {
-      await sql`SET default_transaction_read_only = off`;
-      await sql.unsafe(`ALTER SYSTEM SET default_transaction_read_only = ${on ? "on" : "off"}`);
-      await sql`SELECT pg_reload_conf()`;
+      await client.query("SET default_transaction_read_only = off");
+      await client.query(`ALTER SYSTEM SET default_transaction_read_only = ${on ? "on" : "off"}`);
+      await client.query("SELECT pg_reload_conf()");
     } finally {
-      await sql.end({ timeout: 5 });
+      await client.end().catch(() => undefined);
     }
   }
 
