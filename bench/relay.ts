@@ -141,7 +141,7 @@ export async function relay(o: SuiteOptions): Promise<Section> {
     const check = await new RelayClient(ours.url).fetchInbox(p.signer);
     if (check.messages.length === 0 || check.rejected.length > 0)
       throw new Error("the relay's inbox does not verify");
-    // Signed requests for 1,000 fetches/s or 3 times the best rate seen so far; a
+    // Signed requests for 4,000 fetches/s or 3 times the best rate seen so far; a
     // shortfall would show as failed requests (replayed nonces).
     const best = (name: string) => Math.max(0, ...(results[name] ?? []).map((x) => x.rps));
     const sized = (name: string, job: LoadJob): LoadJob =>
@@ -150,7 +150,7 @@ export async function relay(o: SuiteOptions): Promise<Section> {
             ...job,
             reader: {
               ...job.reader,
-              requests: Math.ceil(job.seconds * Math.max(1000, 3 * best(name))),
+              requests: Math.ceil(job.seconds * Math.max(4000, 3 * best(name))),
             },
           }
         : job;
