@@ -16,10 +16,10 @@ import { SqliteStore } from "../../relay/storage/sqlite.js";
 const kdf = { m: 1024, t: 1, p: 1 };
 const code = (c: string) => (e: unknown) => ProtocolError.is(e, c as never);
 
-async function relay(url: string) {
+async function relay(url: string, config: Partial<typeof DEFAULTS> = {}) {
   const store = SqliteStore.open(":memory:");
   const signer = await RelaySigner.generate();
-  const { app, ctx } = createApp({ store, signer, config: { ...DEFAULTS, url } });
+  const { app, ctx } = createApp({ store, signer, config: { ...DEFAULTS, ...config, url } });
   return { app, ctx, store, signer, up: true };
 }
 
@@ -182,8 +182,7 @@ describe("delivery against a dishonest or struggling relay", () => {
   });
 
   it("keeps a message queued when the relay says to retry later (429)", async () => {
-    const r1 = await relay("http://127.0.0.1:9001");
-    r1.ctx.config.mailboxQuota = 1;
+    const r1 = await relay("http://127.0.0.1:9001", { mailboxQuota: 1 });
     const net = network([r1]);
     const alice = await user("alice", r1, net);
     const bob = await user("bob", r1, net);

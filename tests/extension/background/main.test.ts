@@ -20,6 +20,11 @@ const onMessage = event();
 const onAlarm = event();
 const onInstalled = event();
 const onStartup = event();
+const onClicked = event();
+const onCommand = event();
+const onAdded = event();
+const onRemoved = event();
+const menus: { id: string; title: string; contexts: string[] }[] = [];
 const fetchThis: unknown[] = [];
 const evals: unknown[][] = [];
 
@@ -29,6 +34,20 @@ beforeAll(async () => {
     storage: browser.storage,
     runtime: { ...browser.runtime, onMessage, onInstalled, onStartup },
     alarms: { ...browser.alarms, onAlarm },
+    contextMenus: {
+      onClicked,
+      removeAll: async () => {
+        menus.length = 0;
+      },
+      create: (m: (typeof menus)[number]) => menus.push(m),
+    },
+    commands: { onCommand },
+    permissions: { onAdded, onRemoved, contains: async () => false },
+    scripting: {
+      getRegisteredContentScripts: async () => [],
+      registerContentScripts: async () => undefined,
+      unregisterContentScripts: async () => undefined,
+    },
   });
   // A browser's fetch throws unless it is called on the global object.
   vi.stubGlobal("fetch", function (this: unknown) {
@@ -75,6 +94,10 @@ describe("main.ts", () => {
     expect(onAlarm.listeners).toHaveLength(1);
     expect(onInstalled.listeners).toHaveLength(1);
     expect(onStartup.listeners).toHaveLength(1);
+    expect(onClicked.listeners).toHaveLength(1);
+    expect(onCommand.listeners).toHaveLength(1);
+    expect(onAdded.listeners).toHaveLength(1);
+    expect(onRemoved.listeners).toHaveLength(1);
     expect(browser.accessLevel).toBe("TRUSTED_CONTEXTS");
     expect(evals).toEqual([]);
   });
@@ -82,6 +105,13 @@ describe("main.ts", () => {
   it("sets up the poll alarm on install", async () => {
     (onInstalled.listeners[0] as () => void)();
     await vi.waitFor(() => expect(browser.alarmsSet.get("poll")).toEqual({ periodInMinutes: 1 }));
+  });
+
+  it("creates the page menu items on install, for editable fields only", async () => {
+    (onInstalled.listeners[0] as () => void)();
+    await vi.waitFor(() => expect(menus.length).toBeGreaterThan(0));
+    expect(menus.map((m) => m.title)).toContain("Encrypt selection for…");
+    for (const m of menus) expect(m.contexts).toEqual(["editable"]);
   });
 
   it("answers our requests asynchronously, and leaves other messages alone", async () => {
