@@ -25,7 +25,7 @@ import {
 import { long } from "./postgres-connect.js";
 import { noticePayload } from "./postgres-notify.js";
 import type { Conn } from "./postgres-pool.js";
-import { type EntryRow, type MessageRow, toEntry, toMessage } from "./postgres-rows.js";
+import { type EntryRow, type MessageRow, toEntry, toMessage } from "./rows.js";
 import type {
   Deposit,
   DepositResult,

@@ -23,6 +23,7 @@ import { SoftState } from "./postgres-limits.js";
 import { migrate } from "./postgres-migrations.js";
 import { channelName, DepositListener } from "./postgres-notify.js";
 import { PostgresPool } from "./postgres-pool.js";
+import { depositManyTx, depositTx, putEntryTx, resignTx } from "./postgres-writes.js";
 import {
   type CheckpointRow,
   type EntryRow,
@@ -30,8 +31,7 @@ import {
   toCheckpoint,
   toEntry,
   toMessage,
-} from "./postgres-rows.js";
-import { depositManyTx, depositTx, putEntryTx, resignTx } from "./postgres-writes.js";
+} from "./rows.js";
 import type {
   Deposit,
   DepositNotice,

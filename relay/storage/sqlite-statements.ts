@@ -1,37 +1,9 @@
 /**
- * The SqliteStore's prepared statements and row shapes (schema: sqlite-migrations.ts).
- * Rows carry Buffers; `toMessage` and `toEntry` turn them into plain Uint8Arrays so that
- * callers see the same types from every backend.
+ * The SqliteStore's prepared statements (schema: sqlite-migrations.ts; row shapes:
+ * rows.ts).
  */
 import type Database from "better-sqlite3";
-import type { StoredCheckpoint, StoredEntry, StoredMessage } from "./types.js";
-
-export interface MessageRow {
-  id: Buffer;
-  mailbox: string;
-  envelope: Buffer;
-  at: number;
-  expires: number;
-  receipt: Buffer;
-  log_index: number;
-}
-
-export interface EntryRow {
-  name: string;
-  bundle: Buffer;
-  identity_key: Buffer;
-  created: number;
-  at: number;
-  signature: Buffer;
-  log_index: number;
-}
-
-export interface CheckpointRow {
-  size: number;
-  root: Buffer;
-  at: number;
-  signature: Buffer;
-}
+import type { CheckpointRow, EntryRow, MessageRow } from "./rows.js";
 
 type Params = Record<string, unknown>;
 
@@ -106,41 +78,3 @@ export function prepareStatements(db: Database.Database) {
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;
-
-/** A plain Uint8Array over a row's Buffer, without copying it (each row's Buffers are its own). */
-function view(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-export function toMessage(r: MessageRow): StoredMessage {
-  return {
-    id: view(r.id),
-    to: r.mailbox,
-    envelope: view(r.envelope),
-    at: r.at,
-    expires: r.expires,
-    receipt: view(r.receipt),
-    index: r.log_index,
-  };
-}
-
-export function toEntry(r: EntryRow): StoredEntry {
-  return {
-    name: r.name,
-    bundle: new Uint8Array(r.bundle),
-    identityKey: new Uint8Array(r.identity_key),
-    created: r.created,
-    at: r.at,
-    signature: new Uint8Array(r.signature),
-    index: r.log_index,
-  };
-}
-
-export function toCheckpoint(r: CheckpointRow): StoredCheckpoint {
-  return {
-    size: r.size,
-    root: new Uint8Array(r.root),
-    at: r.at,
-    signature: new Uint8Array(r.signature),
-  };
-}

@@ -3,7 +3,8 @@
  * one IMMEDIATE transaction (which holds the write lock, so appends never fork).
  */
 import { frontier, nodesForAppendMany } from "../../protocol/merkle.js";
-import { type Statements, toMessage } from "./sqlite-statements.js";
+import { toMessage } from "./rows.js";
+import type { Statements } from "./sqlite-statements.js";
 import type { Deposit, DepositResult, StoredMessage } from "./types.js";
 
 export function readNode(q: Statements, level: number, index: number): Uint8Array {

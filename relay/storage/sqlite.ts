@@ -10,14 +10,9 @@
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
 import { StoreUnavailable } from "./errors.js";
+import { toCheckpoint, toEntry, toMessage } from "./rows.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
-import {
-  prepareStatements,
-  type Statements,
-  toCheckpoint,
-  toEntry,
-  toMessage,
-} from "./sqlite-statements.js";
+import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { appendLeaves, depositBatch, readNode } from "./sqlite-writes.js";
 import type {
   Deposit,

@@ -1,7 +1,8 @@
 /**
- * The PostgresStore's row shapes (schema: postgres-migrations.ts). The driver returns
- * bytea as Buffers; `toMessage` and `toEntry` copy them into plain Uint8Arrays so that
- * callers see the same types from every backend.
+ * The row shapes both backends store (schemas: sqlite-migrations.ts and
+ * postgres-migrations.ts, same columns), and their conversion to the store's types. Both
+ * drivers return bytea/BLOB columns as Buffers; callers see plain Uint8Arrays from every
+ * backend.
  */
 import type { StoredCheckpoint, StoredEntry, StoredMessage } from "./types.js";
 
@@ -32,14 +33,22 @@ export interface CheckpointRow {
   signature: Buffer;
 }
 
+/**
+ * A plain Uint8Array over a row's Buffer, without copying it: a message is read far more
+ * often than anything else, and nothing writes into these bytes.
+ */
+function view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export function toMessage(r: MessageRow): StoredMessage {
   return {
-    id: new Uint8Array(r.id),
+    id: view(r.id),
     to: r.mailbox,
-    envelope: new Uint8Array(r.envelope),
+    envelope: view(r.envelope),
     at: r.at,
     expires: r.expires,
-    receipt: new Uint8Array(r.receipt),
+    receipt: view(r.receipt),
     index: r.log_index,
   };
 }
