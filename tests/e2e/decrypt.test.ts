@@ -6,19 +6,15 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { armor } from "../../protocol/armor.js";
 import { Client } from "../../protocol/client.js";
 import { MemoryStorage } from "../../protocol/storage.js";
 import { extensionDist } from "./build.js";
 import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
+import { clickControl, escapeHtml } from "./page-actions.js";
 
 const SECRET = "meet me at the old mill at 7, bring the blue folder";
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
 
 /** Changes one base64 character in the middle of the body, keeping the armor well-formed. */
 function tamper(block: string): string {
@@ -29,49 +25,6 @@ function tamper(block: string): string {
   const c = line[j] === "A" ? "B" : "A";
   lines[i] = line.slice(0, j) + c + line.slice(j + 1);
   return lines.join("\n");
-}
-
-async function decryptFrame(
-  page: Page,
-  extensionId: string,
-  n: number,
-  tries = 100,
-): Promise<Frame> {
-  const prefix = `chrome-extension://${extensionId}/extension/frames/decrypt.html`;
-  for (let t = 0; t < tries; t++) {
-    const frames = page.frames().filter((f) => f.url().startsWith(prefix));
-    if (frames.length >= n) return frames[n - 1]!;
-    await page.waitForTimeout(100);
-  }
-  throw new Error(
-    `decrypt frame ${n} did not appear; frames: ${page
-      .frames()
-      .map((f) => f.url().slice(0, 120))
-      .join(", ")}`,
-  );
-}
-
-/**
- * Clicks the n-th control as a user does, with the mouse at the host's centre, where the
- * button (which fills the host) is. Locators cannot reach into the closed shadow root, and
- * a locator click on the host is swallowed by Playwright's hit-target check (it sees the
- * host, retargeted from the closed root). After an earlier click the mouse hovers an
- * extension frame (another process), and headless Chromium sometimes routes the next
- * click there, so the pointer is moved in steps first and the click retried if no frame
- * appears.
- */
-async function clickControl(page: Page, extensionId: string, n: number): Promise<Frame> {
-  const host = page.locator("secure-msg-decrypt").nth(n);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    await host.scrollIntoViewIfNeeded();
-    const box = await host.boundingBox();
-    if (!box) throw new Error(`control ${n} has no box`);
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
-    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-    const frame = await decryptFrame(page, extensionId, n + 1, 30).catch(() => undefined);
-    if (frame) return frame;
-  }
-  return decryptFrame(page, extensionId, n + 1);
 }
 
 describe.skipIf(browserMissing())("in-page Decrypt control (Chromium)", () => {

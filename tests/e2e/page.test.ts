@@ -10,7 +10,7 @@
  * grants `activeTab` for the tab; a dispatched event does not, so this test's copy of the
  * build grants the test pages' hosts in its manifest instead. Nothing else differs.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -20,27 +20,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { armor } from "../../protocol/armor.js";
 import { Client } from "../../protocol/client.js";
 import { MemoryStorage } from "../../protocol/storage.js";
-import { extensionDist } from "./build.js";
 import { browserMissing, type ExtensionBrowser, launchExtension } from "./harness.js";
+import { clickControl, escapeHtml, hostGrantedBuild, menuClick } from "./page-actions.js";
 
 const PASSWORD = "twelve chars";
 const SECRET = "the vault code is 4-8-15-16";
 const COMPOSED = "typed only in the compose frame";
-
-/** The build with the test pages' hosts granted, standing in for activeTab (see above). */
-async function testBuild(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "secure-msg-page-"));
-  await cp(extensionDist("chrome"), dir, { recursive: true });
-  const path = join(dir, "manifest.json");
-  const m = JSON.parse(await readFile(path, "utf8")) as { host_permissions: string[] };
-  m.host_permissions.push("http://127.0.0.1/*", "http://127.0.0.2/*");
-  await writeFile(path, JSON.stringify(m));
-  return dir;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
 
 /** The page records what its own scripts can see: input events and keys typed. */
 const FORM =
@@ -82,23 +67,6 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     return page;
   }
 
-  /** What the browser does on a click on our context-menu item in `page`. */
-  async function menuClick(page: Page, menuItemId: string): Promise<void> {
-    await page.bringToFront();
-    await browser.worker.evaluate(
-      async ({ url, menuItemId }) => {
-        const tab = (await chrome.tabs.query({})).find((t) => t.url === url);
-        if (!tab) throw new Error(`no tab at ${url}`);
-        const info = { menuItemId, frameId: 0, editable: true, pageUrl: url };
-        (chrome.contextMenus.onClicked as unknown as { dispatch(...a: unknown[]): void }).dispatch(
-          info,
-          tab,
-        );
-      },
-      { url: page.url(), menuItemId },
-    );
-  }
-
   /** What the browser does on the keyboard command (Ctrl+Shift+E) in `page`. */
   async function command(page: Page, name: string): Promise<void> {
     await page.bringToFront();
@@ -121,7 +89,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
       predicate: (p) => p.url().includes("extension/frames/chooser.html"),
       timeout: 30_000,
     });
-    if (by === "menu") await menuClick(page, "encrypt-selection");
+    if (by === "menu") await menuClick(browser, page, "encrypt-selection");
     else await command(page, "encrypt-selection");
     return next;
   }
@@ -156,29 +124,11 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     throw new Error(`no frame ${path}`);
   }
 
-  /**
-   * Clicks the n-th Decrypt control as a user does, at its centre (its shadow root is
-   * closed to locators), retrying as tests/e2e/decrypt.test.ts explains: headless
-   * Chromium sometimes routes a click to an extension frame the mouse hovered before.
-   */
-  async function clickControl(page: Page, n: number): Promise<Frame> {
-    const host = page.locator("secure-msg-decrypt").nth(n);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      await host.scrollIntoViewIfNeeded();
-      const box = await host.boundingBox();
-      if (!box) throw new Error(`control ${n} has no box`);
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 5 });
-      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
-      const frame = await frameOf(page, "extension/frames/decrypt.html", n + 1, 30).catch(
-        () => undefined,
-      );
-      if (frame) return frame;
-    }
-    return frameOf(page, "extension/frames/decrypt.html", n + 1);
-  }
-
   beforeAll(async () => {
-    dist = await testBuild();
+    dist = await hostGrantedBuild(await mkdtemp(join(tmpdir(), "secure-msg-page-")), [
+      "http://127.0.0.1/*",
+      "http://127.0.0.2/*",
+    ]);
     browser = await launchExtension(dist);
     const popup = await browser.openPopup();
     await popup.getByRole("heading", { name: "Create your account" }).waitFor({ timeout: 15_000 });
@@ -347,7 +297,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
       ta.value = "";
       ta.focus();
     });
-    await menuClick(page, "secure-compose");
+    await menuClick(browser, page, "secure-compose");
     const frame = await frameOf(page, "extension/frames/compose.html");
     // Typed key by key: the page's own key listeners must see none of it.
     await frame.getByLabel("Message").pressSequentially(COMPOSED, { timeout: 15_000 });
@@ -372,7 +322,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     await controls.nth(1).waitFor({ timeout: 10_000 });
     expect(await controls.count()).toBe(2);
     for (const [n, text] of ["split by br", "a div per line"].entries()) {
-      const frame = await clickControl(page, n);
+      const frame = await clickControl(page, browser.extensionId, n);
       await frame.locator(".text").waitFor({ timeout: 15_000 });
       expect(await frame.locator(".text").textContent()).toBe(text);
       expect(await page.content()).not.toContain(text);
