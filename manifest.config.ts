@@ -22,6 +22,9 @@ const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), 
 
 const BACKGROUND = "extension/background/main.ts";
 export const POPUP = "extension/popup/index.html";
+/** Drawn by scripts/icons.mjs. Chrome needs one for notifications (background/inbox.ts). */
+const ICONS = Object.fromEntries([16, 32, 48, 128].map((n) => [String(n), `icons/icon-${n}.png`]));
+
 export const FRAMES = ["extension/frames/decrypt.html", "extension/frames/compose.html"];
 /** Extension pages opened as windows by the worker; not web-accessible (no page embeds them). */
 export const WINDOWS = ["extension/frames/chooser.html"];
@@ -53,7 +56,8 @@ export function manifest(target: Target): Manifest.WebExtensionManifest {
             },
           },
         }),
-    action: { default_title: "SECURE-MSG", default_popup: POPUP },
+    icons: ICONS,
+    action: { default_title: "SECURE-MSG", default_popup: POPUP, default_icon: ICONS },
     permissions: ["storage", "alarms", "contextMenus", "activeTab", "scripting", "notifications"],
     host_permissions: RELAY_HOSTS,
     optional_host_permissions: ["https://*/*", "http://*/*"],

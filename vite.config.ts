@@ -29,6 +29,8 @@ export default defineConfig({
       additionalInputs: [...FRAMES, ...WINDOWS],
     }),
   ],
+  // Copied as is to the build's root: the icons (scripts/icons.mjs draws them).
+  publicDir: "extension/public",
   build: {
     outDir: process.env.EXTENSION_OUT_DIR ?? `dist/extension/${target}`,
     // The plugin leaves stale files behind otherwise (DESIGN.md §5).

@@ -1,5 +1,7 @@
 /** The manifest grants the minimum (issue 4, "Build"), and the Firefox build passes web-ext lint. */
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -62,6 +64,25 @@ describe.each(targets)("manifest(%s)", (target) => {
     ]);
     // Never the chooser or the popup: no page may embed them.
     expect(JSON.stringify(m.web_accessible_resources)).not.toMatch(/chooser|popup/);
+  });
+});
+
+describe.each(targets)("the %s build", (target) => {
+  it("holds every icon the manifest names, as a PNG of its size", async () => {
+    const dist = extensionDist(target);
+    const built = JSON.parse(await readFile(join(dist, "manifest.json"), "utf8")) as {
+      icons: Record<string, string>;
+      action: { default_icon: Record<string, string> };
+    };
+    // Chrome shows no notification without an icon (extension/background/inbox.ts).
+    expect(Object.keys(built.icons).sort()).toEqual(["128", "16", "32", "48"]);
+    expect(built.action.default_icon).toEqual(built.icons);
+    for (const [size, path] of Object.entries(built.icons)) {
+      const png = await readFile(join(dist, path));
+      expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+      expect(png.readUInt32BE(16)).toBe(Number(size)); // IHDR width
+      expect(png.readUInt32BE(20)).toBe(Number(size)); // IHDR height
+    }
   });
 });
 
