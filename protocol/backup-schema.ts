@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { AccountRecord } from "./account.js";
-import { decodeBundle } from "./bundle.js";
+import { bundleSigned, decodeBundle } from "./bundle.js";
 import { equal, toHex } from "./bytes.js";
 import type { ContactRecord } from "./contacts.js";
 import { SESSION_ID_LENGTH } from "./envelope.js";
@@ -166,7 +166,8 @@ const bad = (what: string): never => fail("BAD_ENCODING", `backup: ${what}`);
 
 /**
  * Schema, then the rules a schema cannot state (§14.3); BAD_ENCODING, or INVALID_ARGUMENT
- * from a name or relay URL check (the caller reports both as BAD_ENCODING).
+ * from a name or relay URL check, or UNSUPPORTED_VERSION from a bundle (the caller reports
+ * all as BAD_ENCODING).
  */
 export async function checkPayload(value: unknown): Promise<BackupPayload> {
   const r = BackupPayloadSchema.safeParse(value);
@@ -179,7 +180,12 @@ export async function checkPayload(value: unknown): Promise<BackupPayload> {
   const signer = await HybridSigner.fromSeed(a.identitySeed);
   const own = signer.publicKey;
   signer.wipe();
-  if (!equal(b.identityKey, own) || b.name !== a.name || b.relay !== a.relay)
+  if (
+    !equal(b.identityKey, own) ||
+    b.name !== a.name ||
+    b.relay !== a.relay ||
+    !(await bundleSigned(b))
+  )
     bad("the account's bundle is not its own");
   const unique = (what: string, keys: string[]) => {
     if (new Set(keys).size !== keys.length) bad(`duplicate ${what}`);
@@ -220,6 +226,17 @@ export async function checkPayload(value: unknown): Promise<BackupPayload> {
   for (const c of p.contacts) {
     if (c.address !== addressOf(c.name, c.relay)) bad("a contact's address does not match");
     if (equal(c.identityKey, own)) bad("a contact with the account's own identity");
+    // send() starts a session from the stored bundle: it must be the pinned identity's,
+    // or a restored contact would show one fingerprint and encrypt to another key.
+    if (c.bundle) {
+      const cb = decodeBundle(c.bundle);
+      if (
+        !equal(cb.identityKey, c.identityKey) ||
+        addressOf(cb.name, cb.relay) !== c.address ||
+        !(await bundleSigned(cb))
+      )
+        bad("a contact's bundle is not its pinned identity's");
+    }
   }
   for (const s of p.sessions) if (!contacts.has(s.peer)) bad("a session with no contact");
   const ids = new Set(p.messages.map((m) => m.id));

@@ -148,12 +148,14 @@ export async function sealBackup(
   const salt = randomBytes(SALT_LENGTH);
   const nonce = randomBytes(aead.NONCE_LENGTH);
   const { key, check } = await deriveKeys(password, salt, kdf);
+  // The encoded payload holds every secret of the account: wiped once sealed.
+  const plaintext = utf8(toJson(payload));
   try {
     const header = encodeHeader({ params: kdf, salt, nonce, check });
-    const ct = await aead.seal(key, nonce, utf8(toJson(payload)), aad(header));
+    const ct = await aead.seal(key, nonce, plaintext, aad(header));
     return new Writer().raw(header).bytes32(ct).finish();
   } finally {
-    wipe(key);
+    wipe(key, plaintext);
   }
 }
 
@@ -182,7 +184,13 @@ export async function openBackup(
     // Secrets in the parsed payload live on in JS strings and arrays; JS cannot wipe them.
     return await checkPayload(fromJson(fromUtf8(plaintext)));
   } catch (e) {
-    if (e instanceof SyntaxError || ProtocolError.is(e, "INVALID_ARGUMENT"))
+    // A bundle inside the payload of another version is a payload fault (§14.3), not a
+    // newer backup file: UNSUPPORTED_VERSION here would tell the user to upgrade.
+    if (
+      e instanceof SyntaxError ||
+      ProtocolError.is(e, "INVALID_ARGUMENT") ||
+      ProtocolError.is(e, "UNSUPPORTED_VERSION")
+    )
       return fail("BAD_ENCODING", "backup: the payload is not valid", e);
     throw e;
   } finally {

@@ -81,13 +81,17 @@ export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 /** The longest prekey lifetime a bundle may claim. */
 export const MAX_PREKEY_LIFETIME_MS = 60 * 24 * 60 * 60 * 1000;
 
+/** Whether the bundle's own identity key signed it; its times are not checked (§14.3). */
+export async function bundleSigned(b: Bundle): Promise<boolean> {
+  return verifyHybrid(b.identityKey, Label.bundleSignature, encodeUnsigned(b), b.signature);
+}
+
 /**
  * BAD_SIGNATURE unless the identity signed it; BAD_ENCODING for implausible times;
  * EXPIRED if its prekey is past expiry (§5).
  */
 export async function verifyBundle(b: Bundle, now: number): Promise<void> {
-  if (!(await verifyHybrid(b.identityKey, Label.bundleSignature, encodeUnsigned(b), b.signature)))
-    fail("BAD_SIGNATURE", "bundle signature does not verify");
+  if (!(await bundleSigned(b))) fail("BAD_SIGNATURE", "bundle signature does not verify");
   if (
     b.created > now + MAX_CLOCK_SKEW_MS ||
     b.prekeyExpires <= b.created ||

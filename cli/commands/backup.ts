@@ -79,9 +79,13 @@ async function writeNewFile(path: string, data: Uint8Array): Promise<void> {
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
+  } catch (e) {
+    // A failed write (a full disk) must not leave part of a backup behind.
     await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
   }
+  await fh.close();
   try {
     await link(tmp, path);
   } catch (e) {

@@ -2,11 +2,12 @@
  * `secure-msg backup export|import`, run as the compiled CLI (global-setup.ts builds
  * dist/), passwords in the environment, children detached so nothing can prompt.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { armor } from "../../protocol/armor.js";
 
@@ -163,6 +164,25 @@ describe.concurrent("secure-msg backup", () => {
     expect(into.code).toBe(1);
     expect(into.stderr).toMatch(/ACCOUNT_EXISTS/);
     expect((await ok(["whoami", "--profile", bob])).stdout).toBe(before);
+  });
+
+  it("a full disk leaves no partial backup file behind", async ({ expect, skip }) => {
+    const dir = await mkdtemp(join(root, "t-"));
+    const alice = join(dir, "alice");
+    await ok(["init", "--profile", alice, "--name", "alice"]);
+    const full = join(dir, "full");
+    await mkdir(full);
+    const run = promisify(execFile);
+    // One page: the temporary file is created, then its write fails with ENOSPC.
+    if (await run("mount", ["-t", "tmpfs", "-o", "size=4k", "tmpfs", full]).catch(() => false))
+      try {
+        const r = await cli(["backup", "export", "--profile", alice, "--out", join(full, "b")]);
+        expect(r.code).not.toBe(0);
+        expect(await readdir(full)).toEqual([]);
+      } finally {
+        await run("umount", ["-l", full]);
+      }
+    else skip("cannot mount a tmpfs here");
   });
 
   it("says why a backup does not open, and leaves no profile behind", async ({ expect }) => {

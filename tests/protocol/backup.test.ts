@@ -259,6 +259,36 @@ describe("account backup", () => {
       ).toBe("BAD_ENCODING");
       expect(await reseal({ ...payload, contacts: [] })).toBe("BAD_ENCODING");
     });
+    it("refuses an account bundle whose signature does not verify (§14.3)", async () => {
+      const bundle = payload.account.bundle.slice();
+      bundle[bundle.length - 1]! ^= 1; // the last byte of the signature
+      expect(await reseal({ ...payload, account: { ...payload.account, bundle } })).toBe(
+        "BAD_ENCODING",
+      );
+    });
+    it("a payload bundle of another version is BAD_ENCODING, not the file's UNSUPPORTED_VERSION", async () => {
+      const bundle = payload.account.bundle.slice();
+      bundle[0] = 2;
+      expect(await reseal({ ...payload, account: { ...payload.account, bundle } })).toBe(
+        "BAD_ENCODING",
+      );
+    });
+    it("refuses a contact whose bundle is not its pinned identity's (§14.3)", async () => {
+      const mallory = await Client.create(
+        new MemoryStorage(),
+        { name: "bob", password: "x" },
+        { kdf },
+      );
+      const [bob] = payload.contacts;
+      // Bob's pinned (and verified) key, but a bundle that starts sessions to Mallory's.
+      const swapped = { ...bob!, bundle: mallory.bundle() };
+      expect(await reseal({ ...payload, contacts: [swapped] })).toBe("BAD_ENCODING");
+      const forged = bob!.bundle!.slice();
+      forged[forged.length - 1]! ^= 1;
+      expect(await reseal({ ...payload, contacts: [{ ...bob!, bundle: forged }] })).toBe(
+        "BAD_ENCODING",
+      );
+    });
     it("keeps the Argon2id parameters it was sealed with in the header", async () => {
       const bytes = await sealBackup(payload, PW, tiny);
       const { header } = decodeBackup(bytes);
