@@ -9,6 +9,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { nodeAead } from "../cli/aead.js";
+import { useSyncAead } from "../protocol/aead.js";
 import { messages } from "./messages.js";
 import { relay } from "./relay.js";
 import { machine, type Section, type Suite, writeReport } from "./report.js";
@@ -17,6 +19,10 @@ import { sessions } from "./sessions.js";
 import { unlock } from "./unlock.js";
 
 const SUITES: Record<string, Suite> = { messages, sessions, relay, unlock, scale };
+// Our side in Node runs as the CLI does: AES-256-GCM from node:crypto (cli/aead.ts).
+// The messages suite also measures WebCrypto's, as the extension runs it.
+useSyncAead(nodeAead);
+
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 const { values } = parseArgs({

@@ -3,7 +3,10 @@
  * encrypt+sign and decrypt+verify to block armor; against our first-contact message and
  * our known-pair (session) message, also in block armor. 100 B and 1 KiB plaintexts.
  */
+
 import * as openpgp from "openpgp";
+import { nodeAead } from "../cli/aead.js";
+import { useSyncAead } from "../protocol/aead.js";
 import { decodeBundle, verifyBundle } from "../protocol/bundle.js";
 import { Label } from "../protocol/kdf.js";
 import * as kem from "../protocol/kem.js";
@@ -93,6 +96,23 @@ export async function messages(o: SuiteOptions): Promise<Section> {
         const kind = armored.length > 1500 + text.length * 2 ? "pq" : "known";
         sizes[`${kind} ${label}`] = Math.min(sizes[`${kind} ${label}`] ?? 1e9, armored.length);
       }, sliceMs);
+    // The same, with AES-GCM through WebCrypto as the extension runs it (bench/main.ts
+    // installs node:crypto's, as the CLI does).
+    const w = await session();
+    cases[`known webcrypto ${label}`] = async () => {
+      useSyncAead(undefined);
+      try {
+        return await phasedRate(async (lap) => {
+          const armored = armorMessage(await seal(w.a, text));
+          lap("encrypt");
+          if ((await open(w.b, dearmorMessage(armored))) !== text)
+            throw new Error("known-pair round trip failed");
+          lap("decrypt");
+        }, sliceMs);
+      } finally {
+        useSyncAead(nodeAead);
+      }
+    };
   }
   o.log(`messages: ${Object.keys(cases).length} cases × ${rounds} rounds`);
   const r = await alternate(cases, rounds);
@@ -108,6 +128,12 @@ export async function messages(o: SuiteOptions): Promise<Section> {
         get(`known ${label}`, "all"),
         get(`pgp ${label}`, "all"),
         tenX,
+      ),
+      compare(
+        `known pair: encrypt+decrypt, ${label}, WebCrypto AES-GCM (as in the extension)`,
+        "ops/s",
+        get(`known webcrypto ${label}`, "all"),
+        get(`pgp ${label}`, "all"),
       ),
       compare(
         `known pair: encrypt, ${label}`,
@@ -174,7 +200,7 @@ export async function messages(o: SuiteOptions): Promise<Section> {
     rows,
     notes: [
       'OpenPGP.js: curve25519 keys (`type: "curve25519"`), `encrypt` with a signing key and `decrypt` with `expectSigned`, armored; keys are parsed once, unlocked.',
-      "SECURE-MSG: first contact is bundle verification + X-Wing handshake + sealed sender (hybrid Ed25519+ML-DSA-65 signature) and its acceptance; known pair is one ratchet message in one direction, X-Wing step every 50 messages included. Both to and from block armor, keystore writes not included.",
+      "SECURE-MSG: first contact is bundle verification + X-Wing handshake + sealed sender (hybrid Ed25519+ML-DSA-65 signature) and its acceptance; known pair is one ratchet message in one direction, X-Wing step every 50 messages included. Both to and from block armor, keystore writes not included. AES-256-GCM comes from node:crypto, as the CLI runs it; the WebCrypto row is the same message with WebCrypto's AES-GCM, as the extension runs it.",
       `The known-pair size is the typical message; the one in 50 that carries the X-Wing step (and a new key announce) is ${pq ?? "–"} B in block armor at 100 B.`,
       `With legacy curve25519 keys (\`type: "ecc"\`, the older format most existing keys use) OpenPGP.js makes ${legacy} B at 100 B; our known-pair message is ${Math.round((ours100 / legacy) * 1000) / 10} % of that.`,
     ],
