@@ -2,67 +2,23 @@
  * `secure-msg backup export|import`, run as the compiled CLI (global-setup.ts builds
  * dist/), passwords in the environment, children detached so nothing can prompt.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { armor } from "../../protocol/armor.js";
+import { cliRunner } from "./run.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(ROOT, "dist", "cli", "main.js");
 const PASSWORD = "correct horse battery staple";
 const BACKUP_PASSWORD = "a long backup passphrase";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const baseEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith("SECURE_MSG_")),
-);
-
-function cli(
-  args: string[],
-  opts: { input?: string; env?: Record<string, string | undefined> } = {},
-): Promise<Run> {
-  const env: Record<string, string> = {};
-  const all = {
-    ...baseEnv,
-    SECURE_MSG_PASSWORD: PASSWORD,
-    SECURE_MSG_BACKUP_PASSWORD: BACKUP_PASSWORD,
-    SECURE_MSG_KDF: "1024,1,1",
-    ...opts.env,
-  };
-  for (const [k, v] of Object.entries(all)) if (v !== undefined) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env, cwd: ROOT, detached: true });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-async function ok(...a: Parameters<typeof cli>): Promise<Run> {
-  const r = await cli(...a);
-  if (r.code !== 0) throw new Error(`secure-msg ${a[0].join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
+const { cli, ok } = cliRunner({
+  SECURE_MSG_PASSWORD: PASSWORD,
+  SECURE_MSG_BACKUP_PASSWORD: BACKUP_PASSWORD,
+  SECURE_MSG_KDF: "1024,1,1",
+});
 
 let root: string;
 beforeAll(async () => {

@@ -1,80 +1,19 @@
-/**
- * The compiled `secure-msg` CLI, run as a user runs it: `node dist/cli/main.js` in a child
- * process, passwords in the environment, input on stdin. global-setup.ts builds dist/.
- * SECURE_MSG_KDF makes `init` and `passwd` cheap. Children are detached (no controlling
- * terminal), so a missing password fails instead of prompting.
- */
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_PLAINTEXT_BYTES } from "../../cli/commands.js";
 import { describeError, exitCodeOf } from "../../cli/exit.js";
 import { UsageError } from "../../cli/usage-error.js";
 import { ProtocolError } from "../../protocol/errors.js";
+import { cliRunner, ROOT, type Run, spawnRun } from "./run.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const MAIN = join(ROOT, "dist", "cli", "main.js");
 const PASSWORD = "correct horse battery staple";
 const NEW_PASSWORD = "tr0ub4dor & 3 more words";
 const SAFETY_NUMBER = /^safety number: ((?:\d{5} ){11}\d{5})$/m;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The test runner's environment without any SECURE_MSG_* setting of its own. */
-const baseEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !k.startsWith("SECURE_MSG_")),
-);
-
-function spawnRun(
-  command: string,
-  args: string[],
-  opts: { input?: string | Buffer; env?: Record<string, string | undefined>; cwd?: string },
-): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...baseEnv, ...opts.env })) if (v !== undefined) env[k] = v;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, cwd: opts.cwd ?? ROOT, detached: true });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({
-        code,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
-    child.stdin.on("error", () => undefined); // the CLI may exit before reading stdin
-    child.stdin.end(opts.input ?? "");
-  });
-}
-
-/** Runs `secure-msg ARGS` with the test password and the cheap KDF unless `env` overrides. */
-function cli(
-  args: string[],
-  opts: { input?: string | Buffer; env?: Record<string, string | undefined> } = {},
-): Promise<Run> {
-  return spawnRun(process.execPath, [MAIN, ...args], {
-    ...opts,
-    env: { SECURE_MSG_PASSWORD: PASSWORD, SECURE_MSG_KDF: "1024,1,1", ...opts.env },
-  });
-}
-
-/** Runs and expects exit 0, returning stdout and stderr. */
-async function ok(...a: Parameters<typeof cli>): Promise<Run> {
-  const r = await cli(...a);
-  if (r.code !== 0) throw new Error(`secure-msg ${a[0].join(" ")} exited ${r.code}: ${r.stderr}`);
-  return r;
-}
+/** `secure-msg ARGS` with the test password and the cheap KDF unless `env` overrides. */
+const { cli, ok } = cliRunner({ SECURE_MSG_PASSWORD: PASSWORD, SECURE_MSG_KDF: "1024,1,1" });
 
 let root: string;
 beforeAll(async () => {
