@@ -4,7 +4,6 @@
  * single onError. server.ts only starts it.
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import { base64url } from "../protocol/bytes.js";
@@ -15,7 +14,7 @@ import { directoryRoutes } from "./directory.js";
 import { RelayError, relayFail } from "./errors.js";
 import { EventHub } from "./events.js";
 import { inboxRoutes } from "./inbox.js";
-import { cutOff } from "./json.js";
+import { bodyLimit } from "./body-limit.js";
 import { clientIp, isLoopbackIp } from "./limits.js";
 import { RelayLog } from "./log.js";
 import { messageRoutes } from "./messages.js";
@@ -67,12 +66,10 @@ export function createApp(deps: RelayDeps) {
   app.use(ctx.metrics.middleware);
   // JSON bodies carry base64url: 4/3 of the largest envelope, plus room for the keys.
   const maxBody = Math.ceil((deps.config.maxEnvelopeBytes * 4) / 3) + 4096;
-  const limit = bodyLimit({
-    maxSize: maxBody,
-    onError: () => relayFail("TOO_LARGE", `the body is larger than ${maxBody} bytes`),
-  });
-  // bodyLimit reads a body without a length (chunked) itself: it may be cut off there.
-  app.use("/v1/*", (c, next) => limit(c, next).catch(cutOff));
+  app.use(
+    "/v1/*",
+    bodyLimit(maxBody, () => relayFail("TOO_LARGE", `the body is larger than ${maxBody} bytes`)),
+  );
 
   app.get("/healthz", async (c) => {
     try {
