@@ -113,21 +113,37 @@ function decode64(s: string, table: Int16Array, pad: boolean): Uint8Array {
   }
   if (body.length % 4 === 1) fail("BAD_ENCODING", "invalid base64 length");
   const out = new Uint8Array(Math.floor((body.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (let i = 0; i < body.length; i++) {
+  const at = (i: number): number => {
     const c = body.charCodeAt(i);
-    const v = c < 128 ? table[c]! : -1;
-    if (v < 0) fail("BAD_ENCODING", "invalid base64 character");
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+    return c < 128 ? table[c]! : -1;
+  };
+  const full = body.length - (body.length % 4);
+  let o = 0;
+  // Four characters, three bytes at a time; a negative value marks a character outside
+  // the alphabet, and any one makes the OR negative.
+  for (let i = 0; i < full; i += 4) {
+    const a = at(i);
+    const b = at(i + 1);
+    const c = at(i + 2);
+    const d = at(i + 3);
+    if ((a | b | c | d) < 0) fail("BAD_ENCODING", "invalid base64 character");
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
   }
-  if ((acc & ((1 << bits) - 1)) !== 0) fail("BAD_ENCODING", "non-canonical base64");
+  const rest = body.length - full;
+  if (rest > 0) {
+    const a = at(full);
+    const b = at(full + 1);
+    const c = rest === 3 ? at(full + 2) : 0;
+    if ((a | b | c) < 0) fail("BAD_ENCODING", "invalid base64 character");
+    const n = (a << 18) | (b << 12) | (c << 6);
+    // The unused low bits of the last character must be zero (one text form per bytes).
+    if ((rest === 2 ? n & 0xffff : n & 0xff) !== 0) fail("BAD_ENCODING", "non-canonical base64");
+    out[o++] = n >> 16;
+    if (rest === 3) out[o++] = (n >> 8) & 0xff;
+  }
   return out;
 }
 
