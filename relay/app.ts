@@ -57,7 +57,11 @@ export function createApp(deps: RelayDeps) {
     now,
     events: deps.events ?? new EventHub(),
     log: new RelayLog(deps.store, deps.signer, now),
-    deposits: new DepositBatcher(deps.store, deps.config.mailboxQuota),
+    deposits: new DepositBatcher(
+      deps.store,
+      (bodies) => deps.signer.signReceipts(bodies),
+      deps.config.mailboxQuota,
+    ),
     metrics: createMetrics(deps.store, deps.processMetrics),
     ...(deps.logger ? { logger: deps.logger } : {}),
   };

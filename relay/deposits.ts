@@ -4,86 +4,122 @@
  * that a burst of deposits costs one fsync rather than one each, and each request still
  * gets its own answer (stored, duplicate, or quota) only once its batch is durable.
  *
- * Batching is natural, never a fixed wait: a deposit queued while no batch is being
- * written is flushed on the next turn of the event loop (after the requests already read
- * in this turn have queued theirs); deposits queued while a batch is being written go
- * in the next batch as soon as that one commits. A batch is bounded in items and bytes.
+ * Batching is natural, never a fixed wait: a deposit queued while fewer than
+ * `maxInFlight` batches are on their way is flushed on the next turn of the event loop
+ * (after the requests already read in this turn have queued theirs); otherwise it goes
+ * in the next batch as soon as one of those is durable. Two in flight let one batch be
+ * signed and written while the one before waits for the disk. A batch is bounded in
+ * items and bytes. Batches in flight together are independent: each store serializes
+ * the log appends and checks duplicates and quotas inside its own lock.
  * If its write fails, every deposit of the batch fails with the same error (a 503 for a
  * StoreUnavailable) and nothing of it is stored: the write is atomic.
+ *
+ * The batch's receipts (§13.2) are signed here, all at once and off the event loop
+ * (RelaySigner.signReceipts), just before the write: each stored message holds its own.
  */
 import type { Deposit, DepositResult, RelayStore } from "./storage/types.js";
+
+/** A deposit before its receipt is signed: the message, and its leaf (the receipt body). */
+export interface UnsignedDeposit {
+  message: Omit<Deposit["message"], "receipt">;
+  leaf: Uint8Array;
+}
+
+/** Signs receipt bodies, one signature per body, in order. */
+export type SignReceipts = (bodies: Uint8Array[]) => Promise<Uint8Array[]>;
 
 export interface DepositBatcherOptions {
   /** Most deposits in one transaction (default 256). */
   maxItems?: number;
   /** Most envelope bytes in one transaction, unless one deposit alone is larger (default 8 MiB). */
   maxBytes?: number;
+  /** Most batches being signed, written or synced at once (default 2). */
+  maxInFlight?: number;
 }
 
 interface Pending {
-  item: Deposit;
+  item: UnsignedDeposit;
   resolve: (r: DepositResult) => void;
   reject: (e: unknown) => void;
 }
 
 export class DepositBatcher {
   readonly #store: RelayStore;
+  readonly #sign: SignReceipts;
   readonly #maxPerMailbox: number;
   readonly #maxItems: number;
   readonly #maxBytes: number;
   #queue: Pending[] = [];
+  readonly #maxInFlight: number;
   #scheduled = false;
-  #writing = false;
+  #inFlight = 0;
   /** Batches written, and deposits in them (for tests and metrics). */
   batches = 0;
   deposits = 0;
 
-  constructor(store: RelayStore, maxPerMailbox: number, options: DepositBatcherOptions = {}) {
+  constructor(
+    store: RelayStore,
+    sign: SignReceipts,
+    maxPerMailbox: number,
+    options: DepositBatcherOptions = {},
+  ) {
     this.#store = store;
+    this.#sign = sign;
     this.#maxPerMailbox = maxPerMailbox;
     this.#maxItems = options.maxItems ?? 256;
     this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
-    if (!(Number.isSafeInteger(this.#maxItems) && this.#maxItems >= 1))
-      throw new RangeError("maxItems must be a positive integer");
-    if (!(Number.isSafeInteger(this.#maxBytes) && this.#maxBytes >= 1))
-      throw new RangeError("maxBytes must be a positive integer");
+    this.#maxInFlight = options.maxInFlight ?? 2;
+    for (const [name, v] of Object.entries({
+      maxItems: this.#maxItems,
+      maxBytes: this.#maxBytes,
+      maxInFlight: this.#maxInFlight,
+    }))
+      if (!(Number.isSafeInteger(v) && v >= 1))
+        throw new RangeError(`${name} must be a positive integer`);
   }
 
   /** Resolves with this deposit's own result once its batch is durable. */
-  submit(item: Deposit): Promise<DepositResult> {
+  submit(item: UnsignedDeposit): Promise<DepositResult> {
     return new Promise<DepositResult>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#scheduled || this.#writing) return;
-      this.#scheduled = true;
-      setImmediate(() => {
-        this.#scheduled = false;
-        void this.#drain();
-      });
+      this.#schedule();
     });
   }
 
-  /** Writes batches until the queue is empty; one at a time. */
-  async #drain(): Promise<void> {
-    if (this.#writing) return;
-    this.#writing = true;
-    try {
-      while (this.#queue.length > 0) {
-        const batch = this.#take();
-        try {
-          const results = await this.#store.depositMany(
-            batch.map((p) => p.item),
-            this.#maxPerMailbox,
-          );
-          if (results.length !== batch.length) throw new Error("depositMany lost results");
-          this.batches++;
-          this.deposits += batch.length;
-          for (const [i, p] of batch.entries()) p.resolve(results[i]!);
-        } catch (e) {
-          for (const p of batch) p.reject(e);
-        }
+  /** Flushes on the next turn, if a batch may start and none is due yet. */
+  #schedule(): void {
+    if (this.#scheduled || this.#inFlight >= this.#maxInFlight || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) {
+        this.#inFlight++;
+        void this.#write(this.#take()).finally(() => {
+          this.#inFlight--;
+          this.#schedule();
+        });
       }
-    } finally {
-      this.#writing = false;
+    });
+  }
+
+  /** Signs, writes and syncs one batch, and answers each of its deposits. */
+  async #write(batch: Pending[]): Promise<void> {
+    try {
+      const receipts = await this.#sign(batch.map((p) => p.item.leaf));
+      if (receipts.length !== batch.length) throw new Error("receipts lost");
+      const items = batch.map(
+        ({ item }, i): Deposit => ({
+          message: { ...item.message, receipt: receipts[i]! },
+          leaf: item.leaf,
+        }),
+      );
+      const results = await this.#store.depositMany(items, this.#maxPerMailbox);
+      if (results.length !== batch.length) throw new Error("depositMany lost results");
+      this.batches++;
+      this.deposits += batch.length;
+      for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
     }
   }
 

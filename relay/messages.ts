@@ -40,7 +40,7 @@ function hashes(envelope: Uint8Array): { id: Uint8Array; envelopeHash: Uint8Arra
 }
 
 export function messageRoutes(ctx: RelayContext) {
-  const { store, signer, config, now, deposits } = ctx;
+  const { store, config, now, deposits } = ctx;
   const app = new Hono();
   const known = new Set<string>();
 
@@ -68,11 +68,9 @@ export function messageRoutes(ctx: RelayContext) {
     if (!(await registered(body.to))) return relayFail("UNKNOWN_USER", "no such user");
     const { id, envelopeHash } = hashes(envelope);
     const at = now();
-    const leaf = receiptBody({ id, to: body.to, envelopeHash, at });
-    const receipt = signer.signReceiptSync(leaf);
     const r = await deposits.submit({
-      message: { id, to: body.to, envelope, at, expires: at + config.messageTtlMs, receipt },
-      leaf,
+      message: { id, to: body.to, envelope, at, expires: at + config.messageTtlMs },
+      leaf: receiptBody({ id, to: body.to, envelopeHash, at }),
     });
     if (r.status === "quota")
       return relayFail("MAILBOX_FULL", "the recipient's mailbox is full: retry later");

@@ -6,7 +6,7 @@
  */
 import type { KeyObject } from "node:crypto";
 import { chmod, link, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { base64url, randomBytes, wipe } from "../protocol/bytes.js";
+import { base64url, concat, randomBytes, wipe } from "../protocol/bytes.js";
 import { Context } from "../protocol/relay-api.js";
 import { relayFingerprint } from "../protocol/relay-client.js";
 import {
@@ -15,7 +15,8 @@ import {
   HYBRID_SECRET_LENGTH,
   HybridSigner,
 } from "../protocol/sign.js";
-import { edSign, privateKey } from "./ed25519.js";
+import { contextPrefix, edSign, privateKey } from "./ed25519.js";
+import { signMany } from "./signing-thread.js";
 
 interface KeyFile {
   version: 1;
@@ -116,6 +117,14 @@ export class RelaySigner {
   }
   signReceipt(body: Uint8Array): Promise<Uint8Array> {
     return Promise.resolve(this.signReceiptSync(body));
+  }
+  /** The receipts of a deposit batch, signed off the event loop (signing-thread.ts). */
+  signReceipts(bodies: Uint8Array[]): Promise<Uint8Array[]> {
+    const prefix = contextPrefix(Context.receipt);
+    return signMany(
+      this.#receiptKey,
+      bodies.map((b) => concat(prefix, b)),
+    );
   }
   signEntry(body: Uint8Array): Promise<Uint8Array> {
     return this.hybrid.sign(Context.directory, body);

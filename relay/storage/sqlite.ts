@@ -2,7 +2,10 @@
  * The embedded relay store (DESIGN §4): one SQLite file in the data folder, in WAL mode,
  * through better-sqlite3 12. Every write is one IMMEDIATE transaction, so it takes the
  * write lock before reading and stays correct when several processes share the file,
- * and `synchronous = FULL` makes it durable before its promise resolves.
+ * and it is durable before its promise resolves: the connection runs with
+ * `synchronous = NORMAL` and a write waits for an fdatasync of the WAL file off the event
+ * loop, shared by every write made meanwhile (wal-sync.ts). Soft state (nonces,
+ * rate-limit windows) does not wait for the disk (docs/protocol.md §13.7).
  *
  * better-sqlite3 is synchronous: a write that waits for another process's lock blocks
  * the event loop for up to `busyTimeoutMs`. Every SQLite failure is a `StoreUnavailable`.
@@ -23,12 +26,15 @@ import type {
   StoredEntry,
   StoredMessage,
 } from "./types.js";
+import { type Datasync, WalSync, walDatasync } from "./wal-sync.js";
 
 export interface SqliteOptions {
   /** How long a write waits for another connection's lock before failing (default 5000). */
   busyTimeoutMs?: number;
   /** Caps the database size (PRAGMA max_page_count): a write beyond it is StoreUnavailable. */
   maxBytes?: number;
+  /** Makes the WAL durable (default: fdatasync of `<path>-wal`); for tests of a failing disk. */
+  datasync?: Datasync;
 }
 
 /** Expired nonces and rate-limit windows are pruned every this many calls, in bounded batches. */
@@ -65,15 +71,13 @@ function migrate(db: Database.Database): void {
 export class SqliteStore implements RelayStore {
   readonly #db: Database.Database;
   readonly #q: Statements;
-  readonly #syncNormal: Database.Statement;
-  readonly #syncFull: Database.Statement;
+  readonly #wal: WalSync;
   #calls = 0;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, datasync: Datasync) {
     this.#db = db;
     this.#q = prepareStatements(db);
-    this.#syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
-    this.#syncFull = db.prepare("PRAGMA synchronous = FULL");
+    this.#wal = new WalSync(datasync);
   }
 
   /** Opens (creating and migrating if needed) the database at `path`; ":memory:" for tests. */
@@ -92,17 +96,29 @@ export class SqliteStore implements RelayStore {
         const pageSize = db.pragma("page_size", { simple: true }) as number;
         db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
       }
-      migrate(db);
-      return new SqliteStore(db);
+      migrate(db); // under FULL: a migration is durable before the relay serves
+      const memory = db.memory;
+      // From here on, durable writes wait for WalSync instead (see the header).
+      db.pragma("synchronous = NORMAL");
+      return new SqliteStore(
+        db,
+        options.datasync ?? (memory ? async () => undefined : walDatasync(`${db.name}-wal`)),
+      );
     } catch (e) {
       db?.close();
       throw unavailable(e);
     }
   }
 
-  /** Runs `fn` on the open database, turning SQLite failures into StoreUnavailable. */
+  /**
+   * Runs `fn` on the open database, turning SQLite failures into StoreUnavailable. A write
+   * made here alone (soft state: nonces, rate-limit windows, expiry) does not wait for the
+   * disk: it survives a crash of the relay but not of the machine, and the next durable
+   * write syncs it anyway. An fsync for each would cost more than a deposit (§13.7).
+   */
   #run<T>(fn: (q: Statements) => T): T {
     if (!this.#db.open) throw new StoreUnavailable("store is closed");
+    this.#wal.check();
     try {
       return fn(this.#q);
     } catch (e) {
@@ -111,28 +127,14 @@ export class SqliteStore implements RelayStore {
   }
 
   /**
-   * Runs `fn`, one autocommit write of soft state (nonces, rate-limit windows), without
-   * waiting for the disk: with WAL and `synchronous = NORMAL` the write survives a crash
-   * of the relay but not of the machine, and the next durable commit syncs it anyway.
-   * An fsync for each of these cost more than the deposit itself (docs/protocol.md §13.7).
+   * Runs `fn` in a BEGIN IMMEDIATE transaction (the write lock is taken before anything
+   * is read, so no other connection can append to the log in between), and resolves once
+   * the commit is on the disk.
    */
-  #runSoft<T>(fn: (q: Statements) => T): T {
-    return this.#run((q) => {
-      this.#syncNormal.run();
-      try {
-        return fn(q);
-      } finally {
-        this.#syncFull.run();
-      }
-    });
-  }
-
-  /**
-   * Runs `fn` in a BEGIN IMMEDIATE transaction: the write lock is taken before anything
-   * is read, so no other connection can append to the log in between.
-   */
-  #write<T>(fn: (q: Statements) => T): T {
-    return this.#run((q) => this.#db.transaction(fn).immediate(q));
+  async #write<T>(fn: (q: Statements) => T): Promise<T> {
+    const result = this.#run((q) => this.#db.transaction(fn).immediate(q));
+    await this.#wal.sync();
+    return result;
   }
 
   /** True once every PRUNE_EVERY calls: time to sweep expired nonces and rate-limit windows. */
@@ -241,7 +243,7 @@ export class SqliteStore implements RelayStore {
   async putCheckpoint(c: StoredCheckpoint): Promise<void> {
     checkInt(c.size, "size");
     checkInt(c.at, "at");
-    this.#run((q) =>
+    await this.#write((q) =>
       q.putCheckpoint.run({ size: c.size, root: c.root, at: c.at, signature: c.signature }),
     );
   }
@@ -249,7 +251,7 @@ export class SqliteStore implements RelayStore {
   async useNonce(key: string, expires: number, now: number): Promise<boolean> {
     checkInt(expires, "expires");
     checkInt(now, "now");
-    return this.#runSoft((q) => {
+    return this.#run((q) => {
       if (this.#pruneDue()) q.pruneNonces.run({ now, batch: PRUNE_BATCH });
       // Inserts, or replaces an expired record; no change means a live record: a replay.
       return q.useNonce.run({ key, expires, now }).changes === 1;
@@ -261,7 +263,7 @@ export class SqliteStore implements RelayStore {
     checkInt(limit, "limit");
     checkInt(now, "now");
     const window = Math.floor(now / windowMs);
-    return this.#runSoft((q) => {
+    return this.#run((q) => {
       if (this.#pruneDue()) q.pruneRateLimits.run({ now, batch: PRUNE_BATCH });
       const { count } = q.hit.get({ key, window, expires: (window + 1) * windowMs })!;
       return count <= limit;
@@ -280,7 +282,7 @@ export class SqliteStore implements RelayStore {
     entries: { name: string; signature: Uint8Array }[],
     messages: { to: string; id: Uint8Array; receipt: Uint8Array }[],
   ): Promise<void> {
-    this.#write((q) => {
+    await this.#write((q) => {
       for (const e of entries) q.setEntrySignature.run({ name: e.name, signature: e.signature });
       for (const m of messages) q.setReceipt.run({ to: m.to, id: m.id, receipt: m.receipt });
       q.deleteCheckpoints.run();

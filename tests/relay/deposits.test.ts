@@ -9,7 +9,8 @@ import { envelopeId } from "../../protocol/envelope.js";
 import { sha256 } from "../../protocol/kdf.js";
 import { Context, DepositResponse, receiptBody } from "../../protocol/relay-api.js";
 import { ed25519 } from "../../protocol/sign.js";
-import { DepositBatcher } from "../../relay/deposits.js";
+import { DepositBatcher, type SignReceipts } from "../../relay/deposits.js";
+import { RelaySigner } from "../../relay/signer.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import type { Deposit, DepositResult, RelayStore } from "../../relay/storage/types.js";
 import {
@@ -26,9 +27,12 @@ import { leaf, message } from "./store-suite.js";
 let alice: TestUser;
 let bob: TestUser;
 let template: Uint8Array;
+let sign: SignReceipts;
 
 beforeAll(async () => {
   [alice, bob] = await Promise.all([makeUser("alice"), makeUser("bob")]);
+  const signer = await RelaySigner.generate();
+  sign = (bodies) => signer.signReceipts(bodies);
   template = await envelopeFor(bob, alice, "batched");
 });
 
@@ -156,44 +160,67 @@ describe("DepositBatcher", () => {
         );
       },
     } as unknown as RelayStore;
-    return { store, batches, release: () => gates.shift()!() };
+    /** Lets the oldest waiting write finish, once there is one. */
+    const release = async () => {
+      while (gates.length === 0) await new Promise((r) => setImmediate(r));
+      gates.shift()!();
+    };
+    return { store, batches, release };
   }
   const item = (): Deposit => ({ message: message("bob"), leaf: leaf() });
   const tick = () => new Promise((r) => setImmediate(r));
 
-  it("queues deposits that arrive during a write for the next batch, flushed when it commits", async () => {
+  it("queues deposits that arrive while batches are in flight for the next, flushed when one is durable", async () => {
     const g = gated();
-    const b = new DepositBatcher(g.store, 10);
+    const b = new DepositBatcher(g.store, sign, 10); // two batches in flight by default
     const first = [b.submit(item()), b.submit(item())];
     await tick();
     expect(g.batches.map((x) => x.length)).toEqual([2]);
+    // A second batch starts at once: it is signed and written while the first waits.
+    const second = [b.submit(item()), b.submit(item()), b.submit(item())];
+    await tick();
+    expect(g.batches.map((x) => x.length)).toEqual([2, 3]);
+    // A third waits for one of them, and then goes as one batch.
+    const third = [b.submit(item()), b.submit(item()), b.submit(item()), b.submit(item())];
+    await tick();
+    expect(g.batches.map((x) => x.length)).toEqual([2, 3]);
+    await g.release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual(["stored", "stored"]);
+    await tick();
+    expect(g.batches.map((x) => x.length)).toEqual([2, 3, 4]);
+    await g.release();
+    await g.release();
+    expect(await Promise.all([...second, ...third])).toHaveLength(7);
+  });
+
+  it("with maxInFlight 1, writes one batch at a time", async () => {
+    const g = gated();
+    const b = new DepositBatcher(g.store, sign, 10, { maxInFlight: 1 });
+    const first = [b.submit(item()), b.submit(item())];
+    await tick();
     const later = [b.submit(item()), b.submit(item()), b.submit(item())];
     await tick();
     expect(g.batches.map((x) => x.length)).toEqual([2]);
-    g.release();
-    expect((await Promise.all(first)).map((r) => r.status)).toEqual(["stored", "stored"]);
+    await g.release();
+    await Promise.all(first);
     await tick();
     expect(g.batches.map((x) => x.length)).toEqual([2, 3]);
-    g.release();
+    await g.release();
     expect(await Promise.all(later)).toHaveLength(3);
+    expect(() => new DepositBatcher(g.store, sign, 10, { maxInFlight: 0 })).toThrow(RangeError);
   });
 
   it("bounds a batch in items and in envelope bytes", async () => {
     const g = gated();
-    const b = new DepositBatcher(g.store, 10, { maxItems: 4, maxBytes: 60 });
+    const b = new DepositBatcher(g.store, sign, 10, { maxItems: 4, maxBytes: 60, maxInFlight: 1 });
     const all = Array.from({ length: 10 }, () => b.submit(item()));
-    for (let i = 0; i < 3; i++) {
-      await tick();
-      g.release();
-    }
+    for (let i = 0; i < 3; i++) await g.release();
     await Promise.all(all);
     expect(g.batches.map((x) => x.length)).toEqual([4, 4, 2]);
     const big = { message: message("bob", { envelope: new Uint8Array(40) }), leaf: leaf() };
     const two = [b.submit(big), b.submit({ ...big, message: { ...big.message } })];
-    await tick();
-    g.release();
-    await tick();
-    g.release();
+    await g.release();
+    await g.release();
     await Promise.all(two);
     expect(g.batches.slice(3).map((x) => x.length)).toEqual([1, 1]);
   });
@@ -207,7 +234,7 @@ describe("DepositBatcher", () => {
         return Promise.resolve(items.map(() => ({ status: "quota" }) as const));
       },
     } as unknown as RelayStore;
-    const b = new DepositBatcher(store, 10);
+    const b = new DepositBatcher(store, sign, 10);
     const failed = await Promise.allSettled([b.submit(item()), b.submit(item())]);
     expect(failed.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     for (const r of failed)
