@@ -62,7 +62,7 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
       ],
       [
         "– per-IP rate-limit row (autocommit write)",
-        () => store.rateLimit("write:x", 60_000, 1e9, now),
+        () => store.addHits([{ key: "write:x", windowMs: 60_000, add: 1 }], now),
       ],
       [
         "– JSON parse + schema + base64url",

@@ -15,7 +15,7 @@ import { directoryRoutes } from "./directory.js";
 import { RelayError, relayFail } from "./errors.js";
 import { EventHub } from "./events.js";
 import { inboxRoutes } from "./inbox.js";
-import { clientIp, isLoopbackIp } from "./limits.js";
+import { clientIp, HitCounter, isLoopbackIp } from "./limits.js";
 import { RelayLog } from "./log.js";
 import { messageRoutes } from "./messages.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -44,6 +44,8 @@ export interface RelayContext {
   log: RelayLog;
   /** Group commit of deposits (deposits.ts). */
   deposits: DepositBatcher;
+  /** Rate-limit hits, one store write per turn (limits.ts). */
+  hits: HitCounter;
   metrics: Metrics;
   logger?: Logger;
 }
@@ -62,6 +64,7 @@ export function createApp(deps: RelayDeps) {
       (bodies) => deps.signer.signReceipts(bodies),
       deps.config.mailboxQuota,
     ),
+    hits: new HitCounter(deps.store, now),
     metrics: createMetrics(deps.store, deps.processMetrics),
     ...(deps.logger ? { logger: deps.logger } : {}),
   };

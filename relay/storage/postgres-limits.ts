@@ -8,6 +8,7 @@
  * Expired rows are pruned every PRUNE_EVERY calls, in bounded batches.
  */
 import type { Conn } from "./postgres-pool.js";
+import type { RateLimitHits } from "./types.js";
 
 const PRUNE_EVERY = 64;
 const PRUNE_BATCH = 1000;
@@ -40,28 +41,34 @@ export class SoftState {
     return r.rowCount === 1;
   }
 
-  /** RelayStore.rateLimit: counts a hit in `key`'s fixed window; false past `limit`. */
-  async rateLimit(
-    c: Conn,
-    key: string,
-    windowMs: number,
-    limit: number,
-    now: number,
-  ): Promise<boolean> {
-    const window = Math.floor(now / windowMs);
+  /** RelayStore.addHits: one statement for every key; the keys are distinct. */
+  async addHits(c: Conn, hits: RateLimitHits[], now: number): Promise<number[]> {
     if (this.#pruneDue())
       await c.query(
         `DELETE FROM rate_limits WHERE ctid IN
          (SELECT ctid FROM rate_limits WHERE expires <= $1 LIMIT $2)`,
         [now, PRUNE_BATCH],
       );
-    const { rows } = await c.query<{ count: number }>(
+    const windows = hits.map((h) => Math.floor(now / h.windowMs));
+    const { rows } = await c.query<{ key: string; count: number }>(
       `INSERT INTO rate_limits (key, window_no, count, expires)
-       SELECT $1::text, $2::bigint, 1, $3::bigint FROM ${SOFT}
-       ON CONFLICT (key, window_no) DO UPDATE SET count = rate_limits.count + 1
-       RETURNING count`,
-      [key, window, (window + 1) * windowMs],
+       SELECT t.key, t.window_no, t.add, t.expires
+       FROM unnest($1::text[], $2::bigint[], $3::int[], $4::bigint[]) AS t(key, window_no, add, expires),
+            ${SOFT}
+       ON CONFLICT (key, window_no) DO UPDATE SET count = rate_limits.count + excluded.count
+       RETURNING key, count`,
+      [
+        hits.map((h) => h.key),
+        windows,
+        hits.map((h) => h.add),
+        hits.map((h, i) => (windows[i]! + 1) * h.windowMs),
+      ],
     );
-    return rows[0]!.count <= limit;
+    const counts = new Map(rows.map((r) => [r.key, r.count]));
+    return hits.map((h) => {
+      const n = counts.get(h.key);
+      if (n === undefined) throw new Error("a rate-limit window was not counted");
+      return n;
+    });
   }
 }

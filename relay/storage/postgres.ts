@@ -37,6 +37,7 @@ import type {
   DepositNotice,
   DepositResult,
   PutEntryResult,
+  RateLimitHits,
   RelayStore,
   StoredCheckpoint,
   StoredEntry,
@@ -224,11 +225,14 @@ export class PostgresStore implements RelayStore {
     return this.#db.use((c) => this.#soft.useNonce(c, key, expires, now));
   }
 
-  async rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean> {
-    checkInt(windowMs, "windowMs", 1);
-    checkInt(limit, "limit");
+  async addHits(hits: RateLimitHits[], now: number): Promise<number[]> {
     checkInt(now, "now");
-    return this.#db.use((c) => this.#soft.rateLimit(c, key, windowMs, limit, now));
+    for (const h of hits) {
+      checkInt(h.windowMs, "windowMs", 1);
+      checkInt(h.add, "add", 1);
+    }
+    if (hits.length === 0) return [];
+    return this.#db.use((c) => this.#soft.addHits(c, hits, now));
   }
 
   // allEntries, allMessages and resign go over every row (a change of relay key, at

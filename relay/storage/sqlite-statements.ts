@@ -58,8 +58,8 @@ export function prepareStatements(db: Database.Database) {
        (SELECT rowid FROM nonces WHERE expires < @now LIMIT @batch)`,
     ),
     hit: s<{ count: number }>(
-      `INSERT INTO rate_limits (key, window, count, expires) VALUES (@key, @window, 1, @expires)
-       ON CONFLICT (key, window) DO UPDATE SET count = count + 1
+      `INSERT INTO rate_limits (key, window, count, expires) VALUES (@key, @window, @add, @expires)
+       ON CONFLICT (key, window) DO UPDATE SET count = count + @add
        RETURNING count`,
     ),
     pruneRateLimits: s(

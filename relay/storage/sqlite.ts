@@ -21,6 +21,7 @@ import type {
   Deposit,
   DepositResult,
   PutEntryResult,
+  RateLimitHits,
   RelayStore,
   StoredCheckpoint,
   StoredEntry,
@@ -258,16 +259,22 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  async rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean> {
-    checkInt(windowMs, "windowMs", 1);
-    checkInt(limit, "limit");
+  async addHits(hits: RateLimitHits[], now: number): Promise<number[]> {
     checkInt(now, "now");
-    const window = Math.floor(now / windowMs);
-    return this.#run((q) => {
-      if (this.#pruneDue()) q.pruneRateLimits.run({ now, batch: PRUNE_BATCH });
-      const { count } = q.hit.get({ key, window, expires: (window + 1) * windowMs })!;
-      return count <= limit;
-    });
+    for (const h of hits) {
+      checkInt(h.windowMs, "windowMs", 1);
+      checkInt(h.add, "add", 1);
+    }
+    // One transaction, one WAL commit, not waiting for the disk (soft state).
+    return this.#run((q) =>
+      this.#db.transaction(() => {
+        if (this.#pruneDue()) q.pruneRateLimits.run({ now, batch: PRUNE_BATCH });
+        return hits.map(({ key, windowMs, add }) => {
+          const window = Math.floor(now / windowMs);
+          return q.hit.get({ key, window, add, expires: (window + 1) * windowMs })!.count;
+        });
+      })(),
+    );
   }
 
   async allEntries(): Promise<StoredEntry[]> {

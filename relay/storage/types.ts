@@ -70,6 +70,13 @@ export interface Deposit {
   leaf: Uint8Array;
 }
 
+/** Hits to count against one key's rate-limit window (RelayStore.addHits). */
+export interface RateLimitHits {
+  key: string;
+  windowMs: number;
+  add: number;
+}
+
 export interface RelayStore {
   /**
    * Stores a message and appends `leaf` to the log, unless the mailbox already holds
@@ -114,8 +121,11 @@ export interface RelayStore {
 
   /** Records a request nonce until `expires`; false if it was already recorded (a replay). */
   useNonce(key: string, expires: number, now: number): Promise<boolean>;
-  /** Counts a hit against `key` in a fixed window; false once `limit` hits are exceeded. */
-  rateLimit(key: string, windowMs: number, limit: number, now: number): Promise<boolean>;
+  /**
+   * Adds `add` hits to each `key`'s fixed rate-limit window (`floor(now / windowMs)`), all
+   * in one write, and returns each window's count afterwards, in order. Keys are distinct.
+   */
+  addHits(hits: RateLimitHits[], now: number): Promise<number[]>;
 
   /** Every directory entry and every stored message (for re-signing under a new key). */
   allEntries(): Promise<StoredEntry[]>;

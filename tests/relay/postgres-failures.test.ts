@@ -167,7 +167,9 @@ describe.skipIf(skip)("PostgresStore when the database fails", () => {
   it("keeps programming errors apart from unavailability", async () => {
     const store = await open();
     await expect(store.deposit(message("bob", { at: 1.5 }), leaf(), 10)).rejects.toThrow(TypeError);
-    await expect(store.rateLimit("k", 0, 1, NOW)).rejects.toThrow(RangeError);
+    await expect(store.addHits([{ key: "k", windowMs: 0, add: 1 }], NOW)).rejects.toThrow(
+      RangeError,
+    );
     const missing = await store.node(0, 0).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(Error);
     expect(missing).not.toBeInstanceOf(StoreUnavailable);
