@@ -194,21 +194,24 @@ export function consistencyProof(
   return withNodes(src, (get) => consistencyProofWith(get, oldSize, newSize));
 }
 
-/** RFC 9162 §2.1.3.2: true if `leaf` (already leaf-hashed) is at `index` in the tree `root` of `size`. */
-export function verifyInclusion(
+/**
+ * RFC 9162 §2.1.3.2, the root half: the root of the tree of `size` in which `leaf`
+ * (already leaf-hashed) is at `index` with this proof; undefined if the proof cannot be
+ * one (wrong length, an element not 32 bytes, index or size out of range).
+ */
+export function rootFromInclusion(
   leaf: Uint8Array,
   index: number,
   size: number,
   proof: Uint8Array[],
-  expectedRoot: Uint8Array,
-): boolean {
+): Uint8Array | undefined {
   if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size))
-    return false;
+    return undefined;
   let fn = index;
   let sn = size - 1;
   let r = leaf;
   for (const p of proof) {
-    if (p.length !== HASH_LENGTH || sn === 0) return false;
+    if (p.length !== HASH_LENGTH || sn === 0) return undefined;
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
       if (fn % 2 === 0) {
@@ -223,7 +226,35 @@ export function verifyInclusion(
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && equal(r, expectedRoot);
+  return sn === 0 ? r : undefined;
+}
+
+/** RFC 9162 §2.1.3.2: true if `leaf` (already leaf-hashed) is at `index` in the tree `root` of `size`. */
+export function verifyInclusion(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: Uint8Array[],
+  expectedRoot: Uint8Array,
+): boolean {
+  const r = rootFromInclusion(leaf, index, size, proof);
+  return r !== undefined && equal(r, expectedRoot);
+}
+
+/** The tree over `leaves` (already leaf-hashed) in memory: every complete subtree's hash. */
+export function memoryTree(leaves: Uint8Array[]): NodeLookup {
+  const levels: Uint8Array[][] = [leaves];
+  for (let below = leaves; below.length > 1; ) {
+    const up: Uint8Array[] = [];
+    for (let i = 0; i + 1 < below.length; i += 2) up.push(nodeHash(below[i]!, below[i + 1]!));
+    levels.push(up);
+    below = up;
+  }
+  return (level, index) => {
+    const h = levels[level]?.[index];
+    if (!h) throw new RangeError(`no node ${level}/${index}`);
+    return h;
+  };
 }
 
 /** RFC 9162 §2.1.4.2: true if the tree (newSize, newRoot) extends (oldSize, oldRoot). */

@@ -4,7 +4,8 @@
  * its clients, so both sides encode the signed bytes with the same code.
  *
  * Signatures (§13.2):
- * - receipt (Ed25519, context "receipt"): the relay stored a message;
+ * - receipt (Ed25519, context "receipt"): the relay stored a batch of messages; each
+ *   message's receipt carries the batch's signature and its audit path (receipt.ts);
  * - directory entry (hybrid, context "directory"): the relay publishes a bundle;
  * - checkpoint (hybrid, context "checkpoint"): the relay's Merkle log had this root at
  *   this size. Receipts and entries are the log's leaves, so an inclusion proof ties
@@ -23,6 +24,11 @@ export const LEAF_MESSAGE = 0x01;
 export const LEAF_DIRECTORY = 0x02;
 export const MESSAGE_ID_LENGTH = 16;
 export const NONCE_LENGTH = 16;
+/** Receipts (receipt.ts): most in one signed batch (u16), and so the longest audit path. */
+export const MAX_RECEIPT_BATCH = 0xffff;
+export const MAX_RECEIPT_PATH = 16;
+/** Longest receipt: sizes, signature, path. */
+export const MAX_RECEIPT_LENGTH = 4 + 64 + 32 * MAX_RECEIPT_PATH;
 /** Requests more than this far from the relay's clock are refused (§13.3). */
 export const MAX_REQUEST_SKEW_MS = 5 * 60 * 1000;
 
@@ -150,6 +156,7 @@ export function parseAddress(address: string): { name: string; host?: string } {
 const b64 = z.string().regex(/^[A-Za-z0-9_-]*$/, "base64url");
 const b64n = (n: number) =>
   b64.refine((s) => s.length === Math.ceil((n * 4) / 3), `base64url of ${n} bytes`);
+const b64max = (n: number) => b64.max(Math.ceil((n * 4) / 3), `base64url of at most ${n} bytes`);
 const time = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const name = z.string().regex(NAME_PATTERN);
 
@@ -193,7 +200,7 @@ export const DepositRequest = z.object({ to: name, envelope: b64 });
 export const DepositResponse = z.object({
   id: b64n(MESSAGE_ID_LENGTH),
   at: time,
-  receipt: b64n(64),
+  receipt: b64max(MAX_RECEIPT_LENGTH),
   duplicate: z.boolean(),
 });
 
@@ -202,7 +209,7 @@ export const InboxMessage = z.object({
   at: time,
   index: time,
   envelope: b64,
-  receipt: b64n(64),
+  receipt: b64max(MAX_RECEIPT_LENGTH),
   proof: z.array(b64n(32)).max(64),
 });
 

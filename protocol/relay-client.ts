@@ -12,9 +12,10 @@ import { fail } from "./errors.js";
 import { formatFingerprint } from "./identity.js";
 import { Label, labelledHash, sha256 } from "./kdf.js";
 import * as merkle from "./merkle.js";
+import { verifyReceipt } from "./receipt.js";
 import * as api from "./relay-api.js";
 import { readCapped, readEvents } from "./relay-stream.js";
-import { ed25519, verifyHybrid } from "./sign.js";
+import { verifyHybrid } from "./sign.js";
 
 /** What a client remembers of a relay: its keys (pinned on first use) and log head. */
 export interface RelayPin {
@@ -274,7 +275,7 @@ export class RelayClient {
     });
     const pin = await this.keys();
     const leaf = api.receiptBody({ id: d(r.id), to, envelopeHash: sha256(envelope), at: r.at });
-    if (!(await ed25519.verify(pin.ed25519, api.Context.receipt, leaf, d(r.receipt))))
+    if (!(await verifyReceipt(pin.ed25519, leaf, d(r.receipt))))
       fail("BAD_SIGNATURE", "the relay's receipt does not verify");
     return { id: d(r.id), at: r.at, duplicate: r.duplicate };
   }
@@ -314,7 +315,7 @@ export class RelayClient {
       });
       if (!equal(id, envelopeId(envelope))) {
         rejected.push({ id, reason: "the relay's message id does not match the message" });
-      } else if (!(await ed25519.verify(pin.ed25519, api.Context.receipt, leaf, d(m.receipt)))) {
+      } else if (!(await verifyReceipt(pin.ed25519, leaf, d(m.receipt)))) {
         rejected.push({ id, reason: "the relay's receipt does not verify" });
       } else if (
         !merkle.verifyInclusion(merkle.leafHash(leaf), m.index, cp!.size, m.proof.map(d), cp!.root)

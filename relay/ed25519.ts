@@ -20,7 +20,7 @@ const MAX_KEYS = 10_000;
 
 const prefixes = new Map<string, Uint8Array>();
 /** `prefix || 0x00 || u8(len(context)) || context` (§3.5), per context. */
-export function contextPrefix(context: string): Uint8Array {
+function contextPrefix(context: string): Uint8Array {
   let p = prefixes.get(context);
   if (!p) {
     const ctx = utf8(context);

@@ -5,8 +5,9 @@
  * The relay refuses to start in that state unless told to re-sign everything.
  */
 import { sha256 } from "../protocol/kdf.js";
+import { verifyReceipt } from "../protocol/receipt.js";
 import { Context, checkpointBody, entryBody, receiptBody } from "../protocol/relay-api.js";
-import { ed25519, verifyHybrid } from "../protocol/sign.js";
+import { verifyHybrid } from "../protocol/sign.js";
 import type { RelaySigner } from "./signer.js";
 import type { RelayStore } from "./storage/types.js";
 
@@ -27,7 +28,7 @@ async function signedByThisKey(store: RelayStore, signer: RelaySigner): Promise<
   const [m] = await store.allMessages();
   if (m) {
     const body = receiptBody({ id: m.id, to: m.to, envelopeHash: sha256(m.envelope), at: m.at });
-    if (!(await ed25519.verify(signer.edPublic, Context.receipt, body, m.receipt))) return false;
+    if (!(await verifyReceipt(signer.edPublic, body, m.receipt))) return false;
   }
   return true;
 }
@@ -36,6 +37,9 @@ async function signedByThisKey(store: RelayStore, signer: RelaySigner): Promise<
  * Checks the data matches the key; with `rekey`, re-signs every entry and message and
  * drops the old checkpoints instead of refusing. Returns whether it re-signed.
  */
+/** Receipts re-signed per signature at a change of key. */
+const REKEY_BATCH = 256;
+
 export async function checkRelayKey(
   store: RelayStore,
   signer: RelaySigner,
@@ -53,9 +57,17 @@ export async function checkRelayKey(
     entries.push({ name: e.name, signature: await signer.signEntry(body) });
   }
   const messages = [];
-  for (const m of await store.allMessages()) {
-    const body = receiptBody({ id: m.id, to: m.to, envelopeHash: sha256(m.envelope), at: m.at });
-    messages.push({ to: m.to, id: m.id, receipt: await signer.signReceipt(body) });
+  const all = await store.allMessages();
+  // Signed in batches, as deposits are: one signature, and short audit paths.
+  for (let i = 0; i < all.length; i += REKEY_BATCH) {
+    const batch = all.slice(i, i + REKEY_BATCH);
+    const receipts = await signer.signReceipts(
+      batch.map((m) =>
+        receiptBody({ id: m.id, to: m.to, envelopeHash: sha256(m.envelope), at: m.at }),
+      ),
+    );
+    for (const [j, m] of batch.entries())
+      messages.push({ to: m.to, id: m.id, receipt: receipts[j]! });
   }
   await store.resign(entries, messages);
   return true;

@@ -6,7 +6,8 @@
  */
 import type { KeyObject } from "node:crypto";
 import { chmod, link, readFile, stat, unlink, writeFile } from "node:fs/promises";
-import { base64url, concat, randomBytes, wipe } from "../protocol/bytes.js";
+import { base64url, randomBytes, wipe } from "../protocol/bytes.js";
+import { batchReceipts } from "../protocol/receipt.js";
 import { Context } from "../protocol/relay-api.js";
 import { relayFingerprint } from "../protocol/relay-client.js";
 import {
@@ -15,8 +16,7 @@ import {
   HYBRID_SECRET_LENGTH,
   HybridSigner,
 } from "../protocol/sign.js";
-import { contextPrefix, edSign, privateKey } from "./ed25519.js";
-import { signMany } from "./signing-thread.js";
+import { edSign, privateKey } from "./ed25519.js";
 
 interface KeyFile {
   version: 1;
@@ -25,7 +25,7 @@ interface KeyFile {
 }
 
 export class RelaySigner {
-  /** The receipt key, imported once: a receipt is signed for every deposit (ed25519.ts). */
+  /** The receipt key, imported once: receipts are signed for every batch of deposits (ed25519.ts). */
   readonly #receiptKey: KeyObject;
 
   private constructor(
@@ -111,20 +111,12 @@ export class RelaySigner {
     }
   }
 
-  /** The Ed25519 `receipt` signature (§13.2), the same bytes as ed25519.sign would make. */
-  signReceiptSync(body: Uint8Array): Uint8Array {
-    return edSign(this.#receiptKey, Context.receipt, body);
-  }
-  signReceipt(body: Uint8Array): Promise<Uint8Array> {
-    return Promise.resolve(this.signReceiptSync(body));
-  }
-  /** The receipts of a deposit batch, signed off the event loop (signing-thread.ts). */
+  /**
+   * The receipts of a batch of deposits (§13.2, protocol/receipt.ts): one Ed25519
+   * signature over the batch's Merkle root, and each body's audit path.
+   */
   signReceipts(bodies: Uint8Array[]): Promise<Uint8Array[]> {
-    const prefix = contextPrefix(Context.receipt);
-    return signMany(
-      this.#receiptKey,
-      bodies.map((b) => concat(prefix, b)),
-    );
+    return batchReceipts(bodies, (batch) => edSign(this.#receiptKey, Context.receipt, batch));
   }
   signEntry(body: Uint8Array): Promise<Uint8Array> {
     return this.hybrid.sign(Context.directory, body);

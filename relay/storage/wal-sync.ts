@@ -68,7 +68,10 @@ export class WalSync {
   sync(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#failed);
     // A flush already running may have started before this commit: wait for the next.
-    if (!this.#running) return (this.#running = this.#flush());
+    if (!this.#running) {
+      this.#running = this.#flush();
+      return this.#running;
+    }
     this.#queued ??= this.#running.then(
       () => this.#next(),
       () => this.#next(),
@@ -79,7 +82,8 @@ export class WalSync {
   #next(): Promise<void> {
     this.#queued = undefined;
     if (this.#failed) return Promise.reject(this.#failed);
-    return (this.#running = this.#flush());
+    this.#running = this.#flush();
+    return this.#running;
   }
 
   async #flush(): Promise<void> {

@@ -8,6 +8,7 @@ import { base64url } from "../../protocol/bytes.js";
 import { envelopeId } from "../../protocol/envelope.js";
 import { sha256 } from "../../protocol/kdf.js";
 import * as merkle from "../../protocol/merkle.js";
+import { verifyReceipt } from "../../protocol/receipt.js";
 import {
   AckResponse,
   Context,
@@ -19,7 +20,7 @@ import {
   InfoResponse,
   receiptBody,
 } from "../../protocol/relay-api.js";
-import { ed25519, verifyHybrid } from "../../protocol/sign.js";
+import { verifyHybrid } from "../../protocol/sign.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import {
   checkpointVerifies,
@@ -245,7 +246,7 @@ describe("POST /v1/messages", () => {
       at: d.at,
     });
     const receipt = base64url.decode(d.receipt);
-    expect(await ed25519.verify(signer.edPublic, Context.receipt, body, receipt)).toBe(true);
+    expect(await verifyReceipt(signer.edPublic, body, receipt)).toBe(true);
     // The receipt names the mailbox: it does not vouch for another one.
     const forBob = receiptBody({
       id: envelopeId(envelope),
@@ -253,7 +254,7 @@ describe("POST /v1/messages", () => {
       envelopeHash: sha256(envelope),
       at: d.at,
     });
-    expect(await ed25519.verify(signer.edPublic, Context.receipt, forBob, receipt)).toBe(false);
+    expect(await verifyReceipt(signer.edPublic, forBob, receipt)).toBe(false);
     const size = await store.logSize();
 
     const again = await deposit(app, "alice", envelope);
@@ -322,9 +323,7 @@ describe("GET /v1/inbox and POST /v1/inbox/ack", () => {
         envelopeHash: sha256(base64url.decode(m.envelope)),
         at: m.at,
       });
-      expect(
-        await ed25519.verify(signer.edPublic, Context.receipt, body, base64url.decode(m.receipt)),
-      ).toBe(true);
+      expect(await verifyReceipt(signer.edPublic, body, base64url.decode(m.receipt))).toBe(true);
     }
     // The envelopes decrypt: the relay passed them through untouched.
     expect((await alice.client.decrypt(base64url.decode(r.messages[0]!.envelope))).text).toBe(

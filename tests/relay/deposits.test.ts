@@ -7,8 +7,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../protocol/bytes.js";
 import { envelopeId } from "../../protocol/envelope.js";
 import { sha256 } from "../../protocol/kdf.js";
-import { Context, DepositResponse, receiptBody } from "../../protocol/relay-api.js";
-import { ed25519 } from "../../protocol/sign.js";
+import { verifyReceipt } from "../../protocol/receipt.js";
+import { DepositResponse, receiptBody } from "../../protocol/relay-api.js";
 import { DepositBatcher, type SignReceipts } from "../../relay/deposits.js";
 import { RelaySigner } from "../../relay/signer.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
@@ -75,9 +75,7 @@ describe("group commit through POST /v1/messages", () => {
         envelopeHash: sha256(e),
         at: d.at,
       });
-      expect(
-        await ed25519.verify(signer.edPublic, Context.receipt, body, base64url.decode(d.receipt)),
-      ).toBe(true);
+      expect(await verifyReceipt(signer.edPublic, body, base64url.decode(d.receipt))).toBe(true);
     }
     expect(await store.logSize()).toBe(2 + 20);
   });

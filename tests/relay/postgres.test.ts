@@ -189,7 +189,8 @@ describe.skipIf(skip)("PostgreSQL", () => {
       for (const to of ["alice", "bob"]) {
         const m = message(to);
         const mLeaf = receiptBody({ id: m.id, to, envelopeHash: sha256(m.envelope), at: m.at });
-        await store.deposit({ ...m, receipt: await old.signReceipt(mLeaf) }, mLeaf, 10);
+        const [receipt] = await old.signReceipts([mLeaf]);
+        await store.deposit({ ...m, receipt: receipt! }, mLeaf, 10);
         leaves.push(mLeaf);
       }
       const root = await merkle.root(store, 3);
