@@ -24,6 +24,7 @@ import * as ratchet from "../protocol/ratchet.js";
 import { HybridSigner } from "../protocol/sign.js";
 import { MemoryStorage } from "../protocol/storage.js";
 import { backupVectors } from "./vectors-backup.js";
+import { receiptVectors } from "./vectors-receipt.js";
 
 // --- deterministic randomness ----------------------------------------------------------
 const stream = shake256.create({ dkLen: 1 << 30 });
@@ -377,3 +378,6 @@ const bobBundle: Bundle = await signBundle(bob, {
 
 // --- account backup (scripts/vectors-backup.ts) ---------------------------------------------
 await backupVectors(write, NOW);
+
+// --- relay receipts (scripts/vectors-receipt.ts) --------------------------------------------
+await receiptVectors(write, rand, NOW);

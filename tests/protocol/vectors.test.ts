@@ -10,12 +10,13 @@ import { decodeBundle, verifyBundle } from "../../protocol/bundle.js";
 import { fromHex, toHex } from "../../protocol/bytes.js";
 import { Client } from "../../protocol/client.js";
 import { decodeEnvelope, decodeText } from "../../protocol/envelope.js";
-import { ErrorCode, ProtocolError } from "../../protocol/errors.js";
+import { ErrorCode, fail, ProtocolError } from "../../protocol/errors.js";
 import * as handshake from "../../protocol/handshake.js";
 import { fingerprint } from "../../protocol/identity.js";
 import * as kem from "../../protocol/kem.js";
 import { Keystore } from "../../protocol/keystore.js";
 import * as ratchet from "../../protocol/ratchet.js";
+import { decodeReceipt, verifyReceipt } from "../../protocol/receipt.js";
 import { Records } from "../../protocol/records.js";
 import { HybridSigner } from "../../protocol/sign.js";
 import { MemoryStorage } from "../../protocol/storage.js";
@@ -160,6 +161,17 @@ describe("test vectors v1", () => {
       ).sessions();
       expect(sessions.length).toBe(v.sessions);
       expect(sessions.every((x) => x.retired === true)).toBe(true);
+    }
+  });
+
+  it("relay receipts", async () => {
+    for (const v of load("receipt.json")) {
+      const r = await outcome(async () => {
+        decodeReceipt(fromHex(v.receipt));
+        if (!(await verifyReceipt(fromHex(v.publicKey), fromHex(v.body), fromHex(v.receipt))))
+          fail("BAD_SIGNATURE", "the relay's receipt does not verify");
+      });
+      expect(r.outcome, v.comment).toBe(v.expect);
     }
   });
 
