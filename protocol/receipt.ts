@@ -60,16 +60,32 @@ export async function batchReceipts(
   bodies: Uint8Array[],
   sign: (batchBody: Uint8Array) => Uint8Array | Promise<Uint8Array>,
 ): Promise<Uint8Array[]> {
+  const batch = receiptBatch(bodies);
+  return batch.receipts(await sign(batch.body));
+}
+
+/**
+ * `batchReceipts` in two steps, for a signer that signs synchronously: the batch body to
+ * sign, and the receipts once its signature is known.
+ */
+export function receiptBatch(bodies: Uint8Array[]): {
+  body: Uint8Array;
+  receipts: (signature: Uint8Array) => Uint8Array[];
+} {
   const n = bodies.length;
   if (n < 1 || n > MAX_RECEIPT_BATCH) throw new RangeError("a receipt batch holds 1 to 65535");
   const tree = merkle.memoryTree(bodies.map(merkle.leafHash));
-  const signature = await sign(receiptBatchBody(n, merkle.rootWith(tree, n)));
-  const { inclusion } = merkle.proofsWith(
-    tree,
-    bodies.map((_, i) => i),
-    n,
-  );
-  return inclusion.map((path, index) => encodeReceipt({ size: n, index, signature, path }));
+  return {
+    body: receiptBatchBody(n, merkle.rootWith(tree, n)),
+    receipts: (signature) => {
+      const { inclusion } = merkle.proofsWith(
+        tree,
+        bodies.map((_, i) => i),
+        n,
+      );
+      return inclusion.map((path, index) => encodeReceipt({ size: n, index, signature, path }));
+    },
+  };
 }
 
 /**

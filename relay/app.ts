@@ -61,7 +61,7 @@ export function createApp(deps: RelayDeps) {
     log: new RelayLog(deps.store, deps.signer, now),
     deposits: new DepositBatcher(
       deps.store,
-      (bodies) => deps.signer.signReceipts(bodies),
+      (leaves) => deps.signer.signReceipts(leaves),
       deps.config.mailboxQuota,
     ),
     hits: new HitCounter(deps.store, now),

@@ -14,19 +14,11 @@
  * If its write fails, every deposit of the batch fails with the same error (a 503 for a
  * StoreUnavailable) and nothing of it is stored: the write is atomic.
  *
- * The batch's receipts (§13.2) are signed here, all at once and off the event loop
- * (RelaySigner.signReceipts), just before the write: each stored message holds its own.
+ * The receipts (§13.2) of the deposits a batch stores are signed together, with one
+ * signature, inside its write (`RelayStore.depositMany` calls `sign` once it has decided
+ * which deposits it stores): a refused deposit is never in a signed batch.
  */
-import type { Deposit, DepositResult, RelayStore } from "./storage/types.js";
-
-/** A deposit before its receipt is signed: the message, and its leaf (the receipt body). */
-export interface UnsignedDeposit {
-  message: Omit<Deposit["message"], "receipt">;
-  leaf: Uint8Array;
-}
-
-/** Signs receipt bodies, one signature per body, in order. */
-export type SignReceipts = (bodies: Uint8Array[]) => Promise<Uint8Array[]>;
+import type { Deposit, DepositResult, RelayStore, SignReceipts } from "./storage/types.js";
 
 export interface DepositBatcherOptions {
   /** Most deposits in one transaction (default 256). */
@@ -38,7 +30,7 @@ export interface DepositBatcherOptions {
 }
 
 interface Pending {
-  item: UnsignedDeposit;
+  item: Deposit;
   resolve: (r: DepositResult) => void;
   reject: (e: unknown) => void;
 }
@@ -79,7 +71,7 @@ export class DepositBatcher {
   }
 
   /** Resolves with this deposit's own result once its batch is durable. */
-  submit(item: UnsignedDeposit): Promise<DepositResult> {
+  submit(item: Deposit): Promise<DepositResult> {
     return new Promise<DepositResult>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       this.#schedule();
@@ -102,18 +94,14 @@ export class DepositBatcher {
     });
   }
 
-  /** Signs, writes and syncs one batch, and answers each of its deposits. */
+  /** Writes (signing its receipts) and syncs one batch, and answers each of its deposits. */
   async #write(batch: Pending[]): Promise<void> {
     try {
-      const receipts = await this.#sign(batch.map((p) => p.item.leaf));
-      if (receipts.length !== batch.length) throw new Error("receipts lost");
-      const items = batch.map(
-        ({ item }, i): Deposit => ({
-          message: { ...item.message, receipt: receipts[i]! },
-          leaf: item.leaf,
-        }),
+      const results = await this.#store.depositMany(
+        batch.map((p) => p.item),
+        this.#maxPerMailbox,
+        this.#sign,
       );
-      const results = await this.#store.depositMany(items, this.#maxPerMailbox);
       if (results.length !== batch.length) throw new Error("depositMany lost results");
       this.batches++;
       this.deposits += batch.length;

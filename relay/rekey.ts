@@ -61,7 +61,7 @@ export async function checkRelayKey(
   // Signed in batches, as deposits are: one signature, and short audit paths.
   for (let i = 0; i < all.length; i += REKEY_BATCH) {
     const batch = all.slice(i, i + REKEY_BATCH);
-    const receipts = await signer.signReceipts(
+    const receipts = signer.signReceipts(
       batch.map((m) =>
         receiptBody({ id: m.id, to: m.to, envelopeHash: sha256(m.envelope), at: m.at }),
       ),

@@ -7,7 +7,7 @@
 import type { KeyObject } from "node:crypto";
 import { chmod, link, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { base64url, randomBytes, wipe } from "../protocol/bytes.js";
-import { batchReceipts } from "../protocol/receipt.js";
+import { receiptBatch } from "../protocol/receipt.js";
 import { Context } from "../protocol/relay-api.js";
 import { relayFingerprint } from "../protocol/relay-client.js";
 import {
@@ -115,8 +115,9 @@ export class RelaySigner {
    * The receipts of a batch of deposits (§13.2, protocol/receipt.ts): one Ed25519
    * signature over the batch's Merkle root, and each body's audit path.
    */
-  signReceipts(bodies: Uint8Array[]): Promise<Uint8Array[]> {
-    return batchReceipts(bodies, (batch) => edSign(this.#receiptKey, Context.receipt, batch));
+  signReceipts(bodies: Uint8Array[]): Uint8Array[] {
+    const batch = receiptBatch(bodies);
+    return batch.receipts(edSign(this.#receiptKey, Context.receipt, batch.body));
   }
   signEntry(body: Uint8Array): Promise<Uint8Array> {
     return this.hybrid.sign(Context.directory, body);

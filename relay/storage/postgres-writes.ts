@@ -30,6 +30,7 @@ import type {
   Deposit,
   DepositResult,
   PutEntryResult,
+  SignReceipts,
   StoredEntry,
   StoredMessage,
 } from "./types.js";
@@ -147,6 +148,7 @@ export async function depositManyTx(
   tx: Tx,
   items: Deposit[],
   maxPerMailbox: number,
+  sign: SignReceipts,
   notice: { channel: string; origin: string },
 ): Promise<DepositResult[]> {
   const n = await lockLog(tx);
@@ -195,13 +197,17 @@ export async function depositManyTx(
         ? (total.get(m.to) ?? 0) + mine.length
         : held + mine.filter((x) => x.expires >= m.at).length;
     if (count >= maxPerMailbox) return { status: "quota" };
-    const message: StoredMessage = { ...m, index: n + stored.length };
+    // Its receipt is signed below, once the batch's stored deposits are known.
+    const message: StoredMessage = { ...m, receipt: new Uint8Array(0), index: n + stored.length };
     stored.push(message);
     seen.set(key(m.to, m.id), message);
     return { status: "stored", message };
   });
   if (stored.length === 0) return results;
   const leaves = items.flatMap((d, i) => (results[i]!.status === "stored" ? [d.leaf] : []));
+  const receipts = sign(leaves);
+  if (receipts.length !== stored.length) throw new Error("receipts lost");
+  for (const [i, m] of stored.entries()) m.receipt = receipts[i]!;
   const nodes = nodesForAppendMany(n, leaves, known);
   // Delivered to the listeners on commit only: never a message they cannot fetch yet.
   const payloads = stored.map((m) =>

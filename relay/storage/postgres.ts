@@ -39,6 +39,7 @@ import type {
   PutEntryResult,
   RateLimitHits,
   RelayStore,
+  SignReceipts,
   StoredCheckpoint,
   StoredEntry,
   StoredMessage,
@@ -111,7 +112,11 @@ export class PostgresStore implements RelayStore {
     return this.#db.tx((tx) => depositTx(tx, m, leaf, maxPerMailbox, notice));
   }
 
-  async depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]> {
+  async depositMany(
+    items: Deposit[],
+    maxPerMailbox: number,
+    sign: SignReceipts,
+  ): Promise<DepositResult[]> {
     for (const { message: m } of items) {
       checkInt(m.at, "at");
       checkInt(m.expires, "expires");
@@ -119,7 +124,7 @@ export class PostgresStore implements RelayStore {
     checkInt(maxPerMailbox, "maxPerMailbox");
     if (items.length === 0) return [];
     const notice = this.#notice();
-    return this.#db.tx((tx) => depositManyTx(tx, items, maxPerMailbox, notice));
+    return this.#db.tx((tx) => depositManyTx(tx, items, maxPerMailbox, sign, notice));
   }
 
   async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {

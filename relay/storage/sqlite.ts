@@ -23,6 +23,7 @@ import type {
   PutEntryResult,
   RateLimitHits,
   RelayStore,
+  SignReceipts,
   StoredCheckpoint,
   StoredEntry,
   StoredMessage,
@@ -149,11 +150,16 @@ export class SqliteStore implements RelayStore {
     leaf: Uint8Array,
     maxPerMailbox: number,
   ): Promise<DepositResult> {
-    const [r] = await this.depositMany([{ message: m, leaf }], maxPerMailbox);
+    const { receipt, ...message } = m;
+    const [r] = await this.depositMany([{ message, leaf }], maxPerMailbox, () => [receipt]);
     return r!;
   }
 
-  async depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]> {
+  async depositMany(
+    items: Deposit[],
+    maxPerMailbox: number,
+    sign: SignReceipts,
+  ): Promise<DepositResult[]> {
     for (const { message: m } of items) {
       checkInt(m.at, "at");
       checkInt(m.expires, "expires");
@@ -161,7 +167,7 @@ export class SqliteStore implements RelayStore {
     checkInt(maxPerMailbox, "maxPerMailbox");
     if (items.length === 0) return [];
     // One transaction, one fsync (sqlite-writes.ts).
-    return this.#write((q) => depositBatch(q, items, maxPerMailbox));
+    return this.#write((q) => depositBatch(q, items, maxPerMailbox, sign));
   }
 
   async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {

@@ -64,11 +64,18 @@ export type PutEntryResult =
   /** The name belongs to another identity, or the bundle is not newer than the stored one. */
   | { status: "conflict"; current: StoredEntry };
 
-/** One deposit of a batch: the message and its log leaf (its receipt body). */
+/** One deposit of a batch: the message, and its log leaf (its receipt body). */
 export interface Deposit {
-  message: Omit<StoredMessage, "index">;
+  message: Omit<StoredMessage, "index" | "receipt">;
   leaf: Uint8Array;
 }
+
+/**
+ * Signs the receipts of the deposits a batch stores (their leaves, in order), at once and
+ * synchronously (docs/protocol.md §13.2): called inside the write, once the store has
+ * decided which deposits it stores, so a refused deposit is never in a signed batch.
+ */
+export type SignReceipts = (leaves: Uint8Array[]) => Uint8Array[];
 
 /** Hits to count against one key's rate-limit window (RelayStore.addHits). */
 export interface RateLimitHits {
@@ -90,10 +97,15 @@ export interface RelayStore {
   /**
    * Group commit: `deposit` for each item, in order, all in ONE atomic, durable write. The
    * results are those of depositing the items one after another (an id repeated within
-   * the batch is a duplicate of its first copy; the quota counts earlier items). If the
-   * write fails, it rejects and nothing of the batch is stored.
+   * the batch is a duplicate of its first copy; the quota counts earlier items). The
+   * receipts of the stored ones come from one call of `sign` (none if nothing is stored).
+   * If the write fails, it rejects and nothing of the batch is stored.
    */
-  depositMany(items: Deposit[], maxPerMailbox: number): Promise<DepositResult[]>;
+  depositMany(
+    items: Deposit[],
+    maxPerMailbox: number,
+    sign: SignReceipts,
+  ): Promise<DepositResult[]>;
   /** Messages in a mailbox, oldest (lowest index) first, at most `limit`, unexpired at `now`. */
   fetch(to: string, limit: number, now: number): Promise<StoredMessage[]>;
   /** Deletes these ids from this mailbox only; returns how many were deleted. */

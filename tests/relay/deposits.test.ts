@@ -7,12 +7,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { base64url } from "../../protocol/bytes.js";
 import { envelopeId } from "../../protocol/envelope.js";
 import { sha256 } from "../../protocol/kdf.js";
-import { verifyReceipt } from "../../protocol/receipt.js";
+import { decodeReceipt, verifyReceipt } from "../../protocol/receipt.js";
 import { DepositResponse, receiptBody } from "../../protocol/relay-api.js";
-import { DepositBatcher, type SignReceipts } from "../../relay/deposits.js";
+import { DepositBatcher } from "../../relay/deposits.js";
 import { RelaySigner } from "../../relay/signer.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
-import type { Deposit, DepositResult, RelayStore } from "../../relay/storage/types.js";
+import type {
+  Deposit,
+  DepositResult,
+  RelayStore,
+  SignReceipts,
+} from "../../relay/storage/types.js";
 import {
   deposit,
   envelopeFor,
@@ -46,11 +51,11 @@ function envelope(i: number): Uint8Array {
 /** A store that records the size of every depositMany batch. */
 function counting(base: RelayStore, batches: number[], fail?: () => unknown): RelayStore {
   return patchedStore(base, {
-    depositMany: (items: Deposit[], max: number) => {
+    depositMany: (items: Deposit[], max: number, sign: SignReceipts) => {
       batches.push(items.length);
       const error = fail?.();
       if (error) return Promise.reject(error);
-      return base.depositMany(items, max);
+      return base.depositMany(items, max, sign);
     },
   });
 }
@@ -115,6 +120,35 @@ describe("group commit through POST /v1/messages", () => {
     expect(await store.logSize()).toBe(2 + 5);
   });
 
+  it("signs receipts for the deposits a batch stores only, never for a refused one", async () => {
+    const batches: number[] = [];
+    const { app, signer } = await relayWith([alice, bob], {
+      config: { mailboxQuota: 1 },
+      store: (base) => counting(base, batches),
+    });
+    const sent = [envelope(1), envelope(2), envelope(3)];
+    const answers = await Promise.all([
+      deposit(app, "alice", sent[0]!),
+      deposit(app, "alice", sent[1]!),
+      deposit(app, "bob", sent[2]!),
+    ]);
+    expect(batches).toEqual([3]);
+    expect(answers.map((r) => r.status)).toEqual([201, 429, 201]);
+    for (const i of [0, 2]) {
+      const d = DepositResponse.parse(await answers[i]!.json());
+      const receipt = base64url.decode(d.receipt);
+      // A batch of the two stored deposits: the refused one is not a leaf of it.
+      expect(decodeReceipt(receipt).size).toBe(2);
+      const body = receiptBody({
+        id: envelopeId(sent[i]!),
+        to: i === 0 ? "alice" : "bob",
+        envelopeHash: sha256(sent[i]!),
+        at: d.at,
+      });
+      expect(await verifyReceipt(signer.edPublic, body, receipt)).toBe(true);
+    }
+  });
+
   it("fails every deposit of a batch whose write fails with 503, and stores none of them", async () => {
     const batches: number[] = [];
     let broken = true;
@@ -147,14 +181,18 @@ describe("DepositBatcher", () => {
     const batches: Deposit[][] = [];
     const gates: (() => void)[] = [];
     const store = {
-      depositMany(items: Deposit[]): Promise<DepositResult[]> {
+      depositMany(items: Deposit[], _max: number, sign: SignReceipts): Promise<DepositResult[]> {
         batches.push(items);
         return new Promise((resolve) =>
-          gates.push(() =>
+          gates.push(() => {
+            const receipts = sign(items.map((d) => d.leaf));
             resolve(
-              items.map((d, i) => ({ status: "stored", message: { ...d.message, index: i } })),
-            ),
-          ),
+              items.map((d, i) => ({
+                status: "stored",
+                message: { ...d.message, receipt: receipts[i]!, index: i },
+              })),
+            );
+          }),
         );
       },
     } as unknown as RelayStore;

@@ -8,14 +8,15 @@ import * as merkle from "../../protocol/merkle.js";
 import { RelayLog } from "../../relay/log.js";
 import { SqliteStore } from "../../relay/storage/sqlite.js";
 import { relaySigner } from "./helpers.js";
-import { leaf, message } from "./store-suite.js";
+import { leaf, message, theirReceipts } from "./store-suite.js";
 
 async function filled(n: number) {
   const store = SqliteStore.open(":memory:");
-  await store.depositMany(
-    Array.from({ length: n }, (_, i) => ({ message: message(`box${i % 3}`), leaf: leaf() })),
-    1000,
-  );
+  const items = Array.from({ length: n }, (_, i) => ({
+    message: message(`box${i % 3}`),
+    leaf: leaf(),
+  }));
+  await store.depositMany(items, 1000, theirReceipts(items));
   return store;
 }
 
@@ -56,7 +57,8 @@ describe("RelayLog", () => {
     expect(first!.size).toBe(10);
     expect(await log.covering(4)).toBe(first);
     // Another process appends and signs a newer checkpoint.
-    await store.depositMany([{ message: message("box0"), leaf: leaf() }], 1000);
+    const one = [{ message: message("box0"), leaf: leaf() }];
+    await store.depositMany(one, 1000, theirReceipts(one));
     const other = new RelayLog(store, signer, Date.now);
     const newer = await other.covering(11);
     expect(newer!.size).toBe(11);

@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../relay/storage/sqlite.js";
 import { MIGRATIONS } from "../../relay/storage/sqlite-migrations.js";
-import { leaf, message, NOW } from "./store-suite.js";
+import { leaf, message, NOW, theirReceipts } from "./store-suite.js";
 
 const dir = mkdtempSync(join(tmpdir(), "secure-msg-migrate-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,10 +57,8 @@ describe("SQLite migration 2", () => {
   it("keeps the counts through deposits, acks and expiry", async () => {
     const store = SqliteStore.open(join(dir, "counts.db"));
     const a = message("bob", { expires: NOW + 10 });
-    await store.depositMany(
-      [a, message("bob"), message("alice")].map((m) => ({ message: m, leaf: leaf() })),
-      10,
-    );
+    const items = [a, message("bob"), message("alice")].map((m) => ({ message: m, leaf: leaf() }));
+    await store.depositMany(items, 10, theirReceipts(items));
     await store.ack("bob", [a.id]);
     await store.expire(NOW + 1000);
     await store.close();

@@ -4,8 +4,17 @@
  * items exactly as depositing them one after another would, in one atomic write.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Deposit, DepositResult, RelayStore } from "../../relay/storage/types.js";
-import { entry, expectLog, leaf, message, NOW, randomBytes } from "./store-suite.js";
+import type { DepositResult, RelayStore } from "../../relay/storage/types.js";
+import {
+  entry,
+  expectLog,
+  leaf,
+  message,
+  NOW,
+  randomBytes,
+  type TestDeposit,
+  theirReceipts,
+} from "./store-suite.js";
 
 export function batchSuite(name: string, make: () => Promise<RelayStore>): void {
   describe(`RelayStore group commit: ${name}`, () => {
@@ -20,14 +29,14 @@ export function batchSuite(name: string, make: () => Promise<RelayStore>): void 
       await store.close();
     });
 
-    async function depositMany(items: Deposit[], max = 100): Promise<DepositResult[]> {
-      const rs = await store.depositMany(items, max);
+    async function depositMany(items: TestDeposit[], max = 100): Promise<DepositResult[]> {
+      const rs = await store.depositMany(items, max, theirReceipts(items));
       rs.forEach((r, i) => {
         if (r.status === "stored") leaves[r.message.index] = items[i]!.leaf;
       });
       return rs;
     }
-    const item = (m = message("bob")): Deposit => ({ message: m, leaf: leaf() });
+    const item = (m = message("bob")): TestDeposit => ({ message: m, leaf: leaf() });
 
     it("stores a batch with consecutive indexes and a consistent log, after earlier leaves", async () => {
       const e = entry("alice", randomBytes(32), NOW);
@@ -43,7 +52,11 @@ export function batchSuite(name: string, make: () => Promise<RelayStore>): void 
         );
       }
       await expectLog(store, leaves);
-      expect(await store.depositMany([], 10)).toEqual([]);
+      expect(
+        await store.depositMany([], 10, () => {
+          throw new Error("nothing to sign");
+        }),
+      ).toEqual([]);
     });
 
     it("answers a repeated id within the batch, and a stored one, as duplicates", async () => {

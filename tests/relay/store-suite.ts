@@ -6,7 +6,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { utf8 } from "../../protocol/bytes.js";
 import * as merkle from "../../protocol/merkle.js";
-import type { RelayStore, StoredEntry, StoredMessage } from "../../relay/storage/types.js";
+import type {
+  RelayStore,
+  SignReceipts,
+  StoredEntry,
+  StoredMessage,
+} from "../../relay/storage/types.js";
 
 export const NOW = 1_700_000_000_000;
 const DAY = 86_400_000;
@@ -15,6 +20,27 @@ let counter = 0;
 
 export function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** A deposit of a test batch: its message carries the receipt the store must attach. */
+export interface TestDeposit {
+  message: Omit<StoredMessage, "index">;
+  leaf: Uint8Array;
+}
+
+/**
+ * `sign` for depositMany: gives each stored message the receipt its test message carries,
+ * found by its leaf (the very object passed in), so a test sees that every stored message
+ * got its own receipt, and that only stored ones were signed.
+ */
+export function theirReceipts(items: TestDeposit[]): SignReceipts {
+  const byLeaf = new Map(items.map((d) => [d.leaf, d.message.receipt]));
+  return (leaves) =>
+    leaves.map((l) => {
+      const r = byLeaf.get(l);
+      if (!r) throw new Error("asked to sign a leaf that is not one of this batch's");
+      return r;
+    });
 }
 
 export function message(
