@@ -1,6 +1,7 @@
 /**
- * Ed25519 on the relay's hot paths through node:crypto (docs/protocol.md §3.5): a receipt
- * is signed for every deposit and a request signature checked for every inbox call.
+ * Ed25519 on the relay's hot paths through node:crypto (docs/protocol.md §3.5): receipts
+ * are signed for every batch of deposits and a request signature checked for every inbox
+ * call.
  * protocol/sign.ts must import the key into WebCrypto on every call (it runs in browsers
  * too), which costs more than the signature; here keys are imported once, and node:crypto
  * signs and verifies synchronously. The signed bytes are exactly those of protocol/sign.ts

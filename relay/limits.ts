@@ -67,9 +67,15 @@ export class HitCounter {
   async #flush(): Promise<void> {
     const hits = this.#pending;
     this.#pending = [];
+    // One group per key; a key is one bucket with one window length (`rateLimit` puts
+    // the bucket in the key), and a hit with another length would be a bug.
     const byKey = new Map<string, Hit[]>();
     for (const h of hits) {
       const same = byKey.get(h.key);
+      if (same && same[0]!.windowMs !== h.windowMs) {
+        h.reject(new Error(`rate-limit key ${h.key} used with two window lengths`));
+        continue;
+      }
       if (same) same.push(h);
       else byKey.set(h.key, [h]);
     }
@@ -85,7 +91,7 @@ export class HitCounter {
         for (const [j, h] of g.entries()) h.resolve(before + j + 1 <= h.limit);
       }
     } catch (e) {
-      for (const h of hits) h.reject(e);
+      for (const g of byKey.values()) for (const h of g) h.reject(e);
     }
   }
 }

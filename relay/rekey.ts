@@ -48,8 +48,9 @@ export async function checkRelayKey(
   if (await signedByThisKey(store, signer)) return false;
   if (!rekey)
     throw new Error(
-      "this data folder was signed by another relay key (was relay.key replaced?): restore the old key file, " +
-        "or start with --rekey to re-sign everything with the new key (clients will then warn that the relay's keys changed)",
+      "this data folder was signed by another relay key (was relay.key replaced?), or holds receipts of the " +
+        "format before batch receipts (protocol §13.2): restore the old key file, " +
+        "or start with --rekey to re-sign everything with this key file's keys (if they changed, clients will warn that the relay's keys changed)",
     );
   const entries = [];
   for (const e of await store.allEntries()) {

@@ -1,6 +1,7 @@
 /**
  * The relay's signing keys (DESIGN §4): a hybrid key for directory entries and log
- * checkpoints, and an Ed25519 key for per-message receipts. They live in one key file,
+ * checkpoints, and an Ed25519 key for receipts (one signature per batch of deposits).
+ * They live in one key file,
  * created on first start with mode 0600 and shared by every relay process of a
  * deployment. Clients pin both public keys on first use.
  */

@@ -42,13 +42,17 @@ export class SoftState {
   }
 
   /** RelayStore.addHits: one statement for every key; the keys are distinct. */
-  async addHits(c: Conn, hits: RateLimitHits[], now: number): Promise<number[]> {
+  async addHits(c: Conn, given: RateLimitHits[], now: number): Promise<number[]> {
+    let hits = given;
     if (this.#pruneDue())
       await c.query(
         `DELETE FROM rate_limits WHERE ctid IN
          (SELECT ctid FROM rate_limits WHERE expires <= $1 LIMIT $2)`,
         [now, PRUNE_BATCH],
       );
+    // Rows are locked in the order given: the same order (by key) in every process, so
+    // that two processes counting the same keys cannot deadlock.
+    hits = [...hits].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const windows = hits.map((h) => Math.floor(now / h.windowMs));
     const { rows } = await c.query<{ key: string; count: number }>(
       `INSERT INTO rate_limits (key, window_no, count, expires)
@@ -65,7 +69,7 @@ export class SoftState {
       ],
     );
     const counts = new Map(rows.map((r) => [r.key, r.count]));
-    return hits.map((h) => {
+    return given.map((h) => {
       const n = counts.get(h.key);
       if (n === undefined) throw new Error("a rate-limit window was not counted");
       return n;

@@ -236,6 +236,8 @@ export class PostgresStore implements RelayStore {
       checkInt(h.windowMs, "windowMs", 1);
       checkInt(h.add, "add", 1);
     }
+    if (new Set(hits.map((h) => h.key)).size !== hits.length)
+      throw new RangeError("addHits: repeated key");
     if (hits.length === 0) return [];
     return this.#db.use((c) => this.#soft.addHits(c, hits, now));
   }

@@ -10,6 +10,7 @@
  * better-sqlite3 is synchronous: a write that waits for another process's lock blocks
  * the event loop for up to `busyTimeoutMs`. Every SQLite failure is a `StoreUnavailable`.
  */
+import { realpathSync } from "node:fs";
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
 import { StoreUnavailable } from "./errors.js";
@@ -76,9 +77,12 @@ export class SqliteStore implements RelayStore {
   readonly #wal: WalSync;
   #calls = 0;
 
-  private constructor(db: Database.Database, datasync: Datasync) {
+  readonly #datasync: Datasync & { close?: () => Promise<void> };
+
+  private constructor(db: Database.Database, datasync: Datasync & { close?: () => Promise<void> }) {
     this.#db = db;
     this.#q = prepareStatements(db);
+    this.#datasync = datasync;
     this.#wal = new WalSync(datasync);
   }
 
@@ -99,13 +103,13 @@ export class SqliteStore implements RelayStore {
         db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxBytes / pageSize))}`);
       }
       migrate(db); // under FULL: a migration is durable before the relay serves
-      const memory = db.memory;
-      // From here on, durable writes wait for WalSync instead (see the header).
+      // From here on, durable writes wait for WalSync instead (see the header). SQLite
+      // names the WAL after the database's resolved path.
       db.pragma("synchronous = NORMAL");
-      return new SqliteStore(
-        db,
-        options.datasync ?? (memory ? async () => undefined : walDatasync(`${db.name}-wal`)),
-      );
+      const datasync =
+        options.datasync ??
+        (db.memory ? async () => undefined : walDatasync(`${realpathSync(db.name)}-wal`));
+      return new SqliteStore(db, datasync);
     } catch (e) {
       db?.close();
       throw unavailable(e);
@@ -241,10 +245,15 @@ export class SqliteStore implements RelayStore {
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
-    return this.#run((q) => {
+    const cp = this.#run((q) => {
       const row = q.latestCheckpoint.get();
       return row && toCheckpoint(row);
     });
+    // A checkpoint is handed out to clients, who pin it: it must not be one that a power
+    // loss could take back (another request's, or another process's, commit not yet
+    // synced). The sync is shared, so this costs little.
+    if (cp) await this.#wal.sync();
+    return cp;
   }
 
   async putCheckpoint(c: StoredCheckpoint): Promise<void> {
@@ -271,6 +280,8 @@ export class SqliteStore implements RelayStore {
       checkInt(h.windowMs, "windowMs", 1);
       checkInt(h.add, "add", 1);
     }
+    if (new Set(hits.map((h) => h.key)).size !== hits.length)
+      throw new RangeError("addHits: repeated key");
     // One transaction, one WAL commit, not waiting for the disk (soft state).
     return this.#run((q) =>
       this.#db.transaction(() => {
@@ -308,5 +319,6 @@ export class SqliteStore implements RelayStore {
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+    await this.#datasync.close?.();
   }
 }

@@ -24,10 +24,13 @@ import { StoreUnavailable } from "./errors.js";
 
 export type Datasync = () => Promise<void>;
 
-/** fdatasync of `walPath`, opened on first use (after its directory entry is synced). */
-export function walDatasync(walPath: string): Datasync {
+/**
+ * fdatasync of `walPath`, opened on first use (after its directory entry is synced);
+ * `close` closes the handle (when the store closes).
+ */
+export function walDatasync(walPath: string): Datasync & { close: () => Promise<void> } {
   let handle: Promise<FileHandle> | undefined;
-  return async () => {
+  const sync = async () => {
     handle ??= (async () => {
       const dir = await open(dirname(walPath), "r");
       try {
@@ -43,6 +46,13 @@ export function walDatasync(walPath: string): Datasync {
     });
     await h.datasync();
   };
+  return Object.assign(sync, {
+    close: async () => {
+      const h = handle;
+      handle = undefined;
+      await (await h?.catch(() => undefined))?.close();
+    },
+  });
 }
 
 export class WalSync {

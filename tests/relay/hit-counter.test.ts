@@ -61,6 +61,20 @@ describe("HitCounter", () => {
     expect(r.calls).toHaveLength(1);
   });
 
+  it("refuses a key used with two window lengths, and counts the rest", async () => {
+    const r = recording();
+    const hits = new HitCounter(r.store, () => NOW);
+    const [a, b, c] = await Promise.allSettled([
+      hits.hit("k", W, 5),
+      hits.hit("k", 1000, 5),
+      hits.hit("k", W, 5),
+    ]);
+    expect(a).toEqual({ status: "fulfilled", value: true });
+    expect((b as PromiseRejectedResult).reason).toBeInstanceOf(Error);
+    expect(c).toEqual({ status: "fulfilled", value: true });
+    expect(r.calls).toEqual([[{ key: "k", windowMs: W, add: 2 }]]);
+  });
+
   it("fails every hit of a failed write with the store's error, and counts again after", async () => {
     const r = recording();
     const hits = new HitCounter(r.store, () => NOW);

@@ -353,6 +353,15 @@ export function storeSuite(name: string, make: () => Promise<RelayStore>): void 
           ),
         ).toEqual([1, 5]);
         expect(await store.addHits([], start)).toEqual([]);
+        await expect(
+          store.addHits(
+            [
+              { key: "a", windowMs: W, add: 1 },
+              { key: "a", windowMs: W, add: 1 },
+            ],
+            start,
+          ),
+        ).rejects.toThrow(RangeError);
       });
       const start = Math.ceil(NOW / W) * W;
       /** One hit, judged as the relay judges it: within the limit if its count is. */
