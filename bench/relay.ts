@@ -258,8 +258,8 @@ function section(results: Record<string, LoadResult[]>, rounds: number, seconds:
     notes: [
       `autocannon from a separate process, ${rounds} round(s) of ${seconds} s per target in alternation (echo, deposit, fetch, fetch with 1 connection); each server in its own process on 127.0.0.1; all share the same 2 cores.`,
       "The echo body is the deposit body (`{to, envelope}` with a 1 KiB known-pair envelope); the echo app parses it and answers it back.",
-      "Deposit is the whole route (relay/messages.ts): per-IP rate limit kept in the store, JSON and schema validation, envelope decoding, the Ed25519 receipt, and the durable store write (quota, insert, Merkle append; SQLite with `synchronous = FULL`) before the answer.",
-      "The breakdown rows time each step of the routes alone, in one process against a SQLite file (ms per call); with 50 connections the synchronous SQLite writes also block the event loop for everyone.",
+      "Deposit is the whole route (relay/messages.ts): per-IP rate limit kept in the store (one write per event-loop turn), JSON and schema validation, envelope decoding, and the durable store write (quota, insert, Merkle append, and the batch's receipts under one Ed25519 signature) answered only after an fdatasync of SQLite's WAL, which runs off the event loop and is shared by the deposits committed before it.",
+      "The breakdown rows time each step of the routes alone, in one process against a SQLite file (ms per call, or per deposit where a step serves a batch); SQLite itself is synchronous, so with 50 connections its statements still hold the event loop while they run.",
       "Inbox fetch: signed request (Ed25519 verify, nonce row in SQLite), 50 messages with inclusion proofs against one cached, hybrid-signed checkpoint. With 50 connections the latency is mostly queueing (about connections ÷ throughput), so the 10 ms goal is judged on the 1-connection run too.",
     ],
   };
