@@ -9,8 +9,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { nodeAead } from "../cli/aead.js";
-import { useSyncAead } from "../protocol/aead.js";
+import { useNodeCrypto } from "../cli/node-crypto.js";
 import { messages } from "./messages.js";
 import { relay } from "./relay.js";
 import { machine, type Section, type Suite, writeReport } from "./report.js";
@@ -19,9 +18,10 @@ import { sessions } from "./sessions.js";
 import { unlock } from "./unlock.js";
 
 const SUITES: Record<string, Suite> = { messages, sessions, relay, unlock, scale };
-// Our side in Node runs as the CLI does: AES-256-GCM from node:crypto (cli/aead.ts).
-// The messages suite also measures WebCrypto's, as the extension runs it.
-useSyncAead(nodeAead);
+// Our side in Node runs as the CLI does: AES-256-GCM, SHA-256 and HMAC from node:crypto
+// (cli/node-crypto.ts). The messages suite also measures the portable code (WebCrypto's
+// AES-GCM, @noble/hashes), as the extension runs it.
+useNodeCrypto();
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

@@ -5,8 +5,7 @@
  */
 
 import * as openpgp from "openpgp";
-import { nodeAead } from "../cli/aead.js";
-import { useSyncAead } from "../protocol/aead.js";
+import { useNodeCrypto } from "../cli/node-crypto.js";
 import { decodeBundle, verifyBundle } from "../protocol/bundle.js";
 import { Label } from "../protocol/kdf.js";
 import * as kem from "../protocol/kem.js";
@@ -96,11 +95,11 @@ export async function messages(o: SuiteOptions): Promise<Section> {
         const kind = armored.length > 1500 + text.length * 2 ? "pq" : "known";
         sizes[`${kind} ${label}`] = Math.min(sizes[`${kind} ${label}`] ?? 1e9, armored.length);
       }, sliceMs);
-    // The same, with AES-GCM through WebCrypto as the extension runs it (bench/main.ts
-    // installs node:crypto's, as the CLI does).
+    // The same, with AES-GCM through WebCrypto and @noble/hashes, as the extension runs it
+    // (bench/main.ts installs node:crypto's, as the CLI does).
     const w = await session();
     cases[`known webcrypto ${label}`] = async () => {
-      useSyncAead(undefined);
+      useNodeCrypto(false);
       try {
         return await phasedRate(async (lap) => {
           const armored = armorMessage(await seal(w.a, text));
@@ -110,7 +109,7 @@ export async function messages(o: SuiteOptions): Promise<Section> {
           lap("decrypt");
         }, sliceMs);
       } finally {
-        useSyncAead(nodeAead);
+        useNodeCrypto();
       }
     };
   }
@@ -130,7 +129,7 @@ export async function messages(o: SuiteOptions): Promise<Section> {
         tenX,
       ),
       compare(
-        `known pair: encrypt+decrypt, ${label}, WebCrypto AES-GCM (as in the extension)`,
+        `known pair: encrypt+decrypt, ${label}, WebCrypto AES-GCM and @noble/hashes (as in the extension)`,
         "ops/s",
         get(`known webcrypto ${label}`, "all"),
         get(`pgp ${label}`, "all"),

@@ -72,7 +72,7 @@ export async function ratchetBreakdown(quick: boolean): Promise<Row[]> {
       () => aead.seal(imported, nonce, pt, ad),
     ],
     [
-      "2 HMAC-SHA256 + HKDF of 44 bytes (a chain step and its message key)",
+      "2 HMAC-SHA256 + HKDF of 44 bytes (a chain step and its message key; node:crypto HMAC, as the CLI)",
       () => {
         hmacSha256(key, Uint8Array.of(1));
         hmacSha256(key, Uint8Array.of(2));

@@ -7,6 +7,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { useNodeCrypto } from "../cli/node-crypto.js";
 import { startRelay } from "../relay/server.js";
 
 /** High enough never to trigger: the limiter still runs (a store write per request). */
@@ -41,6 +42,8 @@ async function relay(dataDir: string) {
   return { url: r.url, close: r.close };
 }
 
+// The relay runs as `secure-msg relay` runs it: with node:crypto's hashes (cli/node-crypto.ts).
+useNodeCrypto();
 const [mode, dir] = process.argv.slice(2);
 const server = mode === "echo" ? await echo() : await relay(dir!);
 process.stdout.write(`${JSON.stringify({ url: server.url, pid: process.pid })}\n`);

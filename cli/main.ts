@@ -6,18 +6,17 @@
  */
 import { createRequire } from "node:module";
 import { Command } from "commander";
-import { useSyncAead } from "../protocol/aead.js";
-import { nodeAead } from "./aead.js";
 import { addBackupCommands } from "./commands/backup.js";
 import { addOnlineCommands } from "./commands/online.js";
 import { addRelayCommand } from "./commands/relay.js";
 import * as cmd from "./commands.js";
 import { commanderOutput, report, watchStdout } from "./exit.js";
 import { ENVIRONMENT, KDF_KNOB } from "./help.js";
+import { useNodeCrypto } from "./node-crypto.js";
 import { acceptRelayKeyOption, profileOption as profile } from "./options.js";
 
 // Node has AES-256-GCM of its own: the protocol uses it rather than WebCrypto's async jobs.
-useSyncAead(nodeAead);
+useNodeCrypto();
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
