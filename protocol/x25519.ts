@@ -14,6 +14,12 @@
  *   secret becomes a string.
  * - `ephemeral` (X-Wing encapsulation) never leaves WebCrypto with its secret.
  * - `importSecret` imports a raw secret once for several uses (X-Wing decapsulation).
+ *
+ * A platform with a synchronous X25519 of its own (Node's node:crypto) may install it
+ * with `useSyncX25519`, as it may install AES-GCM (aead.ts) and the hashes (kdf.ts):
+ * every operation then goes through its key handles, kept in the same cache, with no
+ * WebCrypto round trip. The same bytes and the same TAMPERED errors come out
+ * (tests/protocol/x25519.test.ts checks both against each other).
  */
 import { checkBytes, concat, equal, fromHex, toHex, wipe } from "./bytes.js";
 import { fail } from "./errors.js";
@@ -25,6 +31,36 @@ export const CACHE_SIZE = 64;
 export interface KeyPair {
   secretKey: Uint8Array;
   publicKey: Uint8Array;
+}
+
+/**
+ * A synchronous X25519 whose private keys are opaque handles, as WebCrypto's CryptoKeys
+ * are: made by `generate` (the secret exported once) or `importSecret`.
+ */
+export interface SyncX25519 {
+  /** A fresh key pair, and its handle. */
+  generate(): { handle: unknown; keyPair: KeyPair };
+  importSecret(sk: Uint8Array): unknown;
+  /** X25519(handle, pk); throws if `pk` is not a public key or the result is all zero. */
+  dh(handle: unknown, pk: Uint8Array): Uint8Array;
+}
+
+let native: SyncX25519 | undefined;
+
+/** Installs (or, with undefined, removes) the platform's synchronous X25519. */
+export function useSyncX25519(impl: SyncX25519 | undefined): void {
+  if (impl !== native) clearCache(); // handles of one backend mean nothing to the other
+  native = impl;
+}
+
+/** X25519 through the installed implementation's handle, its failures as TAMPERED. */
+function nativeDh(n: SyncX25519, handle: unknown, pk: Uint8Array): Uint8Array {
+  checkBytes(pk, "publicKey", KEY_LENGTH);
+  try {
+    return n.dh(handle, pk);
+  } catch (e) {
+    return fail("TAMPERED", "X25519 produced no shared secret", e);
+  }
 }
 
 // PKCS#8 PrivateKeyInfo for id-X25519 (1.3.101.110) with a 32-byte CurvePrivateKey.
@@ -44,6 +80,14 @@ function wrap(key: CryptoKey): SecretKey {
 
 export async function importSecret(sk: Uint8Array): Promise<SecretKey> {
   checkBytes(sk, "secretKey", KEY_LENGTH);
+  const n = native;
+  if (n) {
+    const handle = n.importSecret(sk);
+    return {
+      dh: async (pk) => nativeDh(n, handle, pk),
+      publicKey: async () => nativeDh(n, handle, BASE_POINT),
+    };
+  }
   const der = concat(PKCS8_PREFIX, sk);
   try {
     return wrap(
@@ -86,7 +130,8 @@ export async function publicKey(sk: Uint8Array): Promise<Uint8Array> {
 // --- generated keys, and the cache of their CryptoKeys -----------------------------------
 
 interface Cached {
-  key: CryptoKey;
+  /** A CryptoKey, or the installed SyncX25519's handle. */
+  key: unknown;
   secret: Uint8Array;
 }
 /** Insertion order is use order: the first entry is the least recently used. */
@@ -113,7 +158,7 @@ export async function generateWithDh(
 }
 
 interface Made {
-  key: CryptoKey;
+  key: unknown;
   keyPair: KeyPair;
 }
 
@@ -164,9 +209,17 @@ function take(): Promise<Made> {
 }
 
 async function generate(pk?: Uint8Array): Promise<{ keyPair: KeyPair; shared?: Uint8Array }> {
+  if (native) {
+    const { handle, keyPair } = native.generate();
+    keep({ key: handle, keyPair });
+    return { keyPair, shared: pk ? nativeDh(native, handle, pk) : undefined };
+  }
   const made = await take();
   keep(made);
-  return { keyPair: made.keyPair, shared: pk ? await derive(made.key, pk) : undefined };
+  return {
+    keyPair: made.keyPair,
+    shared: pk ? await derive(made.key as CryptoKey, pk) : undefined,
+  };
 }
 
 /** Caches the CryptoKey of a key pair handed out for use. */
@@ -189,7 +242,7 @@ export async function ratchetDh(keyPair: KeyPair, pk: Uint8Array): Promise<Uint8
   if (!c || !equal(c.secret, keyPair.secretKey)) return dh(keyPair.secretKey, pk);
   cache.delete(id);
   cache.set(id, c);
-  return derive(c.key, pk);
+  return native ? nativeDh(native, c.key, pk) : derive(c.key as CryptoKey, pk);
 }
 
 /** Drops the cached CryptoKey of a generated key pair that is no longer needed. */
@@ -215,6 +268,11 @@ export async function ephemeral(
   pk: Uint8Array,
 ): Promise<{ publicKey: Uint8Array; shared: Uint8Array }> {
   checkBytes(pk, "publicKey", KEY_LENGTH);
+  if (native) {
+    const { handle, keyPair } = native.generate();
+    wipe(keyPair.secretKey);
+    return { publicKey: keyPair.publicKey, shared: nativeDh(native, handle, pk) };
+  }
   const kp = (await crypto.subtle.generateKey(ALG, false, ["deriveBits"])) as CryptoKeyPair;
   const [publicKey, shared] = await Promise.all([
     crypto.subtle.exportKey("raw", kp.publicKey).then((b) => new Uint8Array(b)),

@@ -1,12 +1,23 @@
 import { readFileSync } from "node:fs";
 import { ml_kem768_x25519 } from "@noble/post-quantum/hybrid.js";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { nodeX25519 } from "../../cli/x25519.js";
 import { fromHex, randomBytes, toHex } from "../../protocol/bytes.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import * as kem from "../../protocol/kem.js";
+import { useSyncX25519 } from "../../protocol/x25519.js";
 
 describe("X-Wing", () => {
-  it("reproduces the draft's published test vector (final label order)", async () => {
+  afterEach(() => useSyncX25519(undefined));
+
+  it("reproduces the draft's published test vector (final label order), with either X25519", async () => {
+    for (const impl of [undefined, nodeX25519]) {
+      useSyncX25519(impl);
+      await checkDraftVector();
+    }
+  });
+
+  async function checkDraftVector() {
     const doc = JSON.parse(
       readFileSync(new URL("../vectors/external/xwing-draft.json", import.meta.url), "utf8"),
     );
@@ -17,7 +28,7 @@ describe("X-Wing", () => {
       expect(toHex(enc.sharedSecret)).toBe(v.ss);
       expect(toHex(await kem.decapsulate(fromHex(v.sk), fromHex(v.ct)))).toBe(v.ss);
     }
-  });
+  }
 
   it("matches @noble/post-quantum's ml_kem768_x25519 byte for byte", async () => {
     for (let i = 0; i < 5; i++) {

@@ -1,5 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { Reader, Writer } from "../../protocol/bytes.js";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { nodeX25519 } from "../../cli/x25519.js";
+import { fromHex, Reader, Writer } from "../../protocol/bytes.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import * as ratchet from "../../protocol/ratchet.js";
 import * as x25519 from "../../protocol/x25519.js";
@@ -7,7 +9,15 @@ import { pair, receive, send } from "./pair.js";
 
 const code = (c: string) => (e: unknown) => ProtocolError.is(e, c as never);
 
-describe("x25519", () => {
+// Every test of this block runs with WebCrypto and with node:crypto's X25519 as the CLI
+// installs it (cli/x25519.ts).
+describe.each([
+  { backend: "WebCrypto", impl: undefined },
+  { backend: "node:crypto", impl: nodeX25519 },
+])("x25519 ($backend)", ({ impl }) => {
+  beforeEach(() => x25519.useSyncX25519(impl));
+  afterEach(() => x25519.useSyncX25519(undefined));
+
   it("agrees on one secret whether a key is cached, imported or ephemeral", async () => {
     const a = await x25519.generateKeyPair();
     const b = await x25519.generateKeyPair();
@@ -36,11 +46,75 @@ describe("x25519", () => {
 
   it("rejects a low-order public key as TAMPERED on every path", async () => {
     const a = await x25519.generateKeyPair();
-    const zero = new Uint8Array(32);
-    await expect(x25519.ratchetDh(a, zero)).rejects.toSatisfy(code("TAMPERED"));
-    await expect(x25519.dh(a.secretKey, zero)).rejects.toSatisfy(code("TAMPERED"));
-    await expect(x25519.generateWithDh(zero)).rejects.toSatisfy(code("TAMPERED"));
-    await expect(x25519.ephemeral(zero)).rejects.toSatisfy(code("TAMPERED"));
+    for (const low of LOW_ORDER) {
+      await expect(x25519.ratchetDh(a, low)).rejects.toSatisfy(code("TAMPERED"));
+      await expect(x25519.dh(a.secretKey, low)).rejects.toSatisfy(code("TAMPERED"));
+      await expect(x25519.generateWithDh(low)).rejects.toSatisfy(code("TAMPERED"));
+      await expect(x25519.ephemeral(low)).rejects.toSatisfy(code("TAMPERED"));
+    }
+    await expect(x25519.dh(a.secretKey, new Uint8Array(31))).rejects.toSatisfy(
+      code("INVALID_ARGUMENT"),
+    );
+  });
+});
+
+/** Public keys whose X25519 with any secret is all zero (RFC 7748 §6.1; libsodium's list). */
+const LOW_ORDER = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+  "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+].map(fromHex);
+
+describe("x25519 backends", () => {
+  afterEach(() => x25519.useSyncX25519(undefined));
+  const key = fc.uint8Array({ minLength: 32, maxLength: 32 });
+
+  it("compute the same public keys and shared secrets from the same secrets", async () => {
+    await fc.assert(
+      fc.asyncProperty(key, key, async (skA, skB) => {
+        const run = async () => {
+          const pkA = await x25519.publicKey(skA);
+          const pkB = await x25519.publicKey(skB);
+          return { pkA, pkB, ab: await x25519.dh(skA, pkB), ba: await x25519.dh(skB, pkA) };
+        };
+        x25519.useSyncX25519(undefined);
+        const web = await run();
+        x25519.useSyncX25519(nodeX25519);
+        const node = await run();
+        expect(node).toEqual(web);
+        expect(web.ab).toEqual(web.ba);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("make key pairs the other backend agrees with", async () => {
+    for (const [make, check] of [
+      [nodeX25519, undefined],
+      [undefined, nodeX25519],
+    ] as const) {
+      x25519.useSyncX25519(make);
+      const a = await x25519.generateKeyPair();
+      const b = await x25519.generateWithDh(a.publicKey);
+      x25519.useSyncX25519(check);
+      expect(await x25519.publicKey(a.secretKey)).toEqual(a.publicKey);
+      expect(await x25519.publicKey(b.keyPair.secretKey)).toEqual(b.keyPair.publicKey);
+      expect(await x25519.dh(a.secretKey, b.keyPair.publicKey)).toEqual(b.shared);
+    }
+  });
+
+  it("carry an alternating conversation across an X-Wing step with the sides on different backends", async () => {
+    const { a, b } = await pair();
+    for (let i = 0; i < 160; i++) {
+      x25519.useSyncX25519(i % 2 ? nodeX25519 : undefined);
+      const m = await send(i % 3 ? a : b, `m${i}`);
+      x25519.useSyncX25519(i % 2 ? undefined : nodeX25519);
+      expect(await receive(i % 3 ? b : a, m)).toBe(`m${i}`);
+    }
   });
 });
 
