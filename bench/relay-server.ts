@@ -42,7 +42,8 @@ async function relay(dataDir: string) {
   return { url: r.url, close: r.close };
 }
 
-// The relay runs as `secure-msg relay` runs it: with node:crypto's hashes (cli/node-crypto.ts).
+// The relay runs as `secure-msg relay` runs it: with node:crypto's AES-GCM, hashes and
+// X25519 (cli/node-crypto.ts).
 useNodeCrypto();
 const [mode, dir] = process.argv.slice(2);
 const server = mode === "echo" ? await echo() : await relay(dir!);

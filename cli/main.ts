@@ -15,7 +15,8 @@ import { ENVIRONMENT, KDF_KNOB } from "./help.js";
 import { useNodeCrypto } from "./node-crypto.js";
 import { acceptRelayKeyOption, profileOption as profile } from "./options.js";
 
-// Node has AES-256-GCM of its own: the protocol uses it rather than WebCrypto's async jobs.
+// Node has AES-256-GCM, SHA-256/HMAC and X25519 of its own: the protocol uses them rather
+// than WebCrypto's async jobs and JavaScript hashes (cli/node-crypto.ts).
 useNodeCrypto();
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };

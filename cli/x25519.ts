@@ -56,9 +56,14 @@ export const nodeX25519: SyncX25519 = {
   dh(handle, pk) {
     const x = Buffer.from(pk.buffer, pk.byteOffset, pk.byteLength).toString("base64url");
     const publicKey = createPublicKey({ key: { kty: "OKP", crv: "X25519", x }, format: "jwk" });
-    const shared = new Uint8Array(diffieHellman({ privateKey: handle as KeyObject, publicKey }));
-    // A low-order public key gives all zeros (OpenSSL refuses it too; this does not rely on it).
-    if (shared.every((b) => b === 0)) throw new Error("X25519 produced no shared secret");
+    // A view of node's buffer, not a copy: no second copy of the secret to wipe.
+    const out = diffieHellman({ privateKey: handle as KeyObject, publicKey });
+    const shared = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    // A low-order public key gives all zeros (OpenSSL refuses it too; this does not rely
+    // on it). Every byte is read, so the time does not depend on the secret.
+    let any = 0;
+    for (const b of shared) any |= b;
+    if (any === 0) throw new Error("X25519 produced no shared secret");
     return shared;
   },
 };

@@ -130,10 +130,14 @@ export async function publicKey(sk: Uint8Array): Promise<Uint8Array> {
 // --- generated keys, and the cache of their CryptoKeys -----------------------------------
 
 interface Cached {
-  /** A CryptoKey, or the installed SyncX25519's handle. */
+  /** A CryptoKey, or the handle of `backend`. */
   key: unknown;
+  /** The SyncX25519 that made `key`, or undefined for WebCrypto. */
+  backend: SyncX25519 | undefined;
   secret: Uint8Array;
 }
+/** Bumped by clearCache: a key made before it is not cached after it. */
+let epoch = 0;
 /** Insertion order is use order: the first entry is the least recently used. */
 const cache = new Map<string, Cached>();
 
@@ -209,24 +213,31 @@ function take(): Promise<Made> {
 }
 
 async function generate(pk?: Uint8Array): Promise<{ keyPair: KeyPair; shared?: Uint8Array }> {
-  if (native) {
-    const { handle, keyPair } = native.generate();
-    keep({ key: handle, keyPair });
-    return { keyPair, shared: pk ? nativeDh(native, handle, pk) : undefined };
+  // The DH comes first: a key pair whose DH fails (a low-order `pk`) is never cached.
+  const n = native;
+  if (n) {
+    const { handle, keyPair } = n.generate();
+    const shared = pk ? nativeDh(n, handle, pk) : undefined;
+    keep({ key: handle, keyPair }, n, epoch);
+    return { keyPair, shared };
   }
+  const since = epoch;
   const made = await take();
-  keep(made);
-  return {
-    keyPair: made.keyPair,
-    shared: pk ? await derive(made.key as CryptoKey, pk) : undefined,
-  };
+  const shared = pk ? await derive(made.key as CryptoKey, pk) : undefined;
+  keep(made, undefined, since);
+  return { keyPair: made.keyPair, shared };
 }
 
-/** Caches the CryptoKey of a key pair handed out for use. */
-function keep({ key, keyPair }: Made): void {
+/**
+ * Caches the handle of a key pair handed out for use, unless the cache was cleared (a
+ * lock) or the backend changed since the key was asked for: its handle would outlive
+ * them, or mean nothing to the backend now installed.
+ */
+function keep({ key, keyPair }: Made, backend: SyncX25519 | undefined, since: number): void {
+  if (since !== epoch || backend !== native) return;
   const id = toHex(keyPair.publicKey);
   drop(id);
-  cache.set(id, { key, secret: keyPair.secretKey.slice() });
+  cache.set(id, { key, backend, secret: keyPair.secretKey.slice() });
   while (cache.size > CACHE_SIZE) drop(cache.keys().next().value!);
 }
 
@@ -239,10 +250,11 @@ export async function ratchetDh(keyPair: KeyPair, pk: Uint8Array): Promise<Uint8
   checkBytes(keyPair.publicKey, "publicKey", KEY_LENGTH);
   const id = toHex(keyPair.publicKey);
   const c = cache.get(id);
-  if (!c || !equal(c.secret, keyPair.secretKey)) return dh(keyPair.secretKey, pk);
+  if (!c || c.backend !== native || !equal(c.secret, keyPair.secretKey))
+    return dh(keyPair.secretKey, pk);
   cache.delete(id);
   cache.set(id, c);
-  return native ? nativeDh(native, c.key, pk) : derive(c.key as CryptoKey, pk);
+  return c.backend ? nativeDh(c.backend, c.key, pk) : derive(c.key as CryptoKey, pk);
 }
 
 /** Drops the cached CryptoKey of a generated key pair that is no longer needed. */
@@ -252,6 +264,7 @@ export function forget(publicKey: Uint8Array): void {
 
 /** Drops every cached CryptoKey and the spare key pair (on lock). */
 export function clearCache(): void {
+  epoch++;
   for (const id of [...cache.keys()]) drop(id);
   spare?.then(
     (m) => wipe(m.keyPair.secretKey),

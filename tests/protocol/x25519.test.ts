@@ -107,6 +107,31 @@ describe("x25519 backends", () => {
     }
   });
 
+  it("never use a handle of one backend with the other, even if a key was being made at the switch", async () => {
+    x25519.useSyncX25519(undefined);
+    const peer = await x25519.generateKeyPair();
+    const making = x25519.generateKeyPair(); // WebCrypto, in flight
+    x25519.useSyncX25519(nodeX25519);
+    const a = await making;
+    // Not cached for node:crypto: the DH goes through an import, with the right result.
+    const want = await x25519.dh(a.secretKey, peer.publicKey);
+    expect(await x25519.ratchetDh(a, peer.publicKey)).toEqual(want);
+    x25519.useSyncX25519(undefined);
+    expect(await x25519.ratchetDh(a, peer.publicKey)).toEqual(want);
+  });
+
+  it("never cache a key made while the cache was cleared (a lock), nor one whose DH failed", async () => {
+    for (const impl of [undefined, nodeX25519]) {
+      x25519.useSyncX25519(impl);
+      const peer = await x25519.generateKeyPair();
+      const making = x25519.generateWithDh(peer.publicKey);
+      x25519.clearCache();
+      const made = await making;
+      expect(await x25519.ratchetDh(made.keyPair, peer.publicKey)).toEqual(made.shared);
+      await expect(x25519.generateWithDh(new Uint8Array(32))).rejects.toSatisfy(code("TAMPERED"));
+    }
+  });
+
   it("carry an alternating conversation across an X-Wing step with the sides on different backends", async () => {
     const { a, b } = await pair();
     for (let i = 0; i < 160; i++) {
