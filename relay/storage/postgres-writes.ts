@@ -46,7 +46,10 @@ async function lockLog(tx: Tx): Promise<number> {
 }
 
 /** The log nodes at these positions, in the same order; a missing one is a bug. */
-async function readNodes(tx: Tx, keys: { level: number; index: number }[]): Promise<Uint8Array[]> {
+export async function readNodes(
+  tx: Tx,
+  keys: { level: number; index: number }[],
+): Promise<Uint8Array[]> {
   if (keys.length === 0) return [];
   const { rows } = await tx.query<{ level: number; idx: number; hash: Buffer }>(
     `SELECT level, idx, hash FROM log_nodes

@@ -23,7 +23,7 @@ import { SoftState } from "./postgres-limits.js";
 import { migrate } from "./postgres-migrations.js";
 import { channelName, DepositListener } from "./postgres-notify.js";
 import { PostgresPool } from "./postgres-pool.js";
-import { depositManyTx, depositTx, putEntryTx, resignTx } from "./postgres-writes.js";
+import { depositManyTx, depositTx, putEntryTx, readNodes, resignTx } from "./postgres-writes.js";
 import {
   type CheckpointRow,
   type EntryRow,
@@ -186,19 +186,7 @@ export class PostgresStore implements RelayStore {
       checkInt(k.index, "index");
     }
     if (keys.length === 0) return [];
-    const { rows } = await this.#db.use((c) =>
-      c.query<{ level: number; idx: number; hash: Buffer }>(
-        `SELECT level, idx, hash FROM log_nodes
-         WHERE (level, idx) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))`,
-        [keys.map((k) => k.level), keys.map((k) => k.index)],
-      ),
-    );
-    const got = new Map(rows.map((r) => [`${r.level}/${r.idx}`, r.hash]));
-    return keys.map((k) => {
-      const hash = got.get(`${k.level}/${k.index}`);
-      if (!hash) throw new Error(`log node ${k.level}/${k.index} is missing`);
-      return new Uint8Array(hash);
-    });
+    return this.#db.use((c) => readNodes(c, keys));
   }
 
   async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
