@@ -108,7 +108,7 @@ export async function relayBreakdown(quick: boolean): Promise<Row[]> {
       await app.request("/v1/messages", { method: "POST", headers: put, body: body() });
     const path = "/v1/inbox?limit=50";
     const seed = user.account.identitySeed.subarray(0, 32);
-    const headers = await signedHeaders({
+    const headers = signedHeaders({
       seed,
       relayKey: signer.edPublic,
       name: "bob",

@@ -58,7 +58,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   if (job.kind === "fetch") {
     const path = `/v1/inbox?limit=${job.reader!.limit}`;
     const r = job.reader!;
-    const pool = await signedHeaders({
+    const pool = signedHeaders({
       seed: base64url.decode(r.seed),
       relayKey: base64url.decode(r.relayKey),
       name: r.name,

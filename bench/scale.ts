@@ -78,7 +78,7 @@ async function prepare(f: Filled, signer: RelaySigner, envelope: Uint8Array, n: 
   const reader = await register("reader");
   // The reader's 50 messages go in at the end of the log, after the filler.
   for (let i = 0; i < INBOX; i++) await request(app, "/v1/messages", deposit("reader"), 201);
-  const headers = await signedHeaders({
+  const headers = signedHeaders({
     seed: reader.account.identitySeed.subarray(0, 32),
     relayKey: signer.edPublic,
     name: "reader",
