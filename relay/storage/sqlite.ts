@@ -10,7 +10,7 @@
  * better-sqlite3 is synchronous: a write that waits for another process's lock blocks
  * the event loop for up to `busyTimeoutMs`. Every SQLite failure is a `StoreUnavailable`.
  */
-import { realpathSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
 import { StoreUnavailable } from "./errors.js";
@@ -29,6 +29,7 @@ import type {
   StoredEntry,
   StoredMessage,
 } from "./types.js";
+import { WalCheckpointer } from "./wal-checkpointer.js";
 import { type Datasync, WalSync, walDatasync } from "./wal-sync.js";
 
 export interface SqliteOptions {
@@ -38,7 +39,19 @@ export interface SqliteOptions {
   maxBytes?: number;
   /** Makes the WAL durable (default: fdatasync of `<path>-wal`); for tests of a failing disk. */
   datasync?: Datasync;
+  /**
+   * WAL checkpoints on a thread of their own, every this many ms (wal-checkpointer.ts;
+   * default 100); 0 leaves them to SQLite, inside commits. Files only.
+   */
+  checkpointEveryMs?: number;
+  /** WAL size past which the store checkpoints on its own connection (default 32 MiB). */
+  maxWalBytes?: number;
 }
+
+/** How often, at most, the store looks at the WAL's size. */
+const WAL_CHECK_MS = 5;
+/** SQLite's own default, for when the checkpoint thread cannot run. */
+const AUTOCHECKPOINT_PAGES = 1000;
 
 /** Expired nonces and rate-limit windows are pruned every this many calls, in bounded batches. */
 const PRUNE_EVERY = 64;
@@ -78,12 +91,43 @@ export class SqliteStore implements RelayStore {
   #calls = 0;
 
   readonly #datasync: Datasync & { close?: () => Promise<void> };
+  /** Undefined for ":memory:", when turned off, and once it has failed. */
+  #checkpointer: WalCheckpointer | undefined;
+  readonly #maxWalBytes: number;
+  readonly #walPath: string;
+  /** When the WAL's size was last looked at (performance.now()). */
+  #walCheckedAt = 0;
 
-  private constructor(db: Database.Database, datasync: Datasync & { close?: () => Promise<void> }) {
+  private constructor(
+    db: Database.Database,
+    datasync: Datasync & { close?: () => Promise<void> },
+    checkpointEveryMs: number,
+    maxWalBytes: number,
+  ) {
+    this.#maxWalBytes = maxWalBytes;
+    this.#walPath = db.memory ? "" : `${realpathSync(db.name)}-wal`;
     this.#db = db;
     this.#q = prepareStatements(db);
     this.#datasync = datasync;
     this.#wal = new WalSync(datasync);
+    if (checkpointEveryMs > 0) {
+      db.pragma("wal_autocheckpoint = 0");
+      // Once the WAL has started over, its file is cut back to this size.
+      db.pragma(`journal_size_limit = ${maxWalBytes}`);
+      this.#checkpointer = new WalCheckpointer(realpathSync(db.name), {
+        everyMs: checkpointEveryMs,
+        onFailure: () => {
+          // Back to SQLite's checkpoints inside commits: slower, never unbounded.
+          this.#checkpointer = undefined;
+          if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
+        },
+      });
+    }
+  }
+
+  /** Checkpoints made by the checkpoint thread (tests). */
+  get threadCheckpoints(): number {
+    return this.#checkpointer?.runs ?? 0;
   }
 
   /** Opens (creating and migrating if needed) the database at `path`; ":memory:" for tests. */
@@ -109,7 +153,11 @@ export class SqliteStore implements RelayStore {
       const datasync =
         options.datasync ??
         (db.memory ? async () => undefined : walDatasync(`${realpathSync(db.name)}-wal`));
-      return new SqliteStore(db, datasync);
+      const checkpointEveryMs = db.memory ? 0 : (options.checkpointEveryMs ?? 100);
+      const { maxWalBytes = 32 * 1024 * 1024 } = options;
+      checkInt(checkpointEveryMs, "checkpointEveryMs");
+      checkInt(maxWalBytes, "maxWalBytes", 1);
+      return new SqliteStore(db, datasync, checkpointEveryMs, maxWalBytes);
     } catch (e) {
       db?.close();
       throw unavailable(e);
@@ -125,11 +173,14 @@ export class SqliteStore implements RelayStore {
   #run<T>(fn: (q: Statements) => T): T {
     if (!this.#db.open) throw new StoreUnavailable("store is closed");
     this.#wal.check();
+    let result: T;
     try {
-      return fn(this.#q);
+      result = fn(this.#q);
     } catch (e) {
       throw unavailable(e);
     }
+    this.#catchUp();
+    return result;
   }
 
   /**
@@ -141,6 +192,26 @@ export class SqliteStore implements RelayStore {
     const result = this.#run((q) => this.#db.transaction(fn).immediate(q));
     await this.#wal.sync();
     return result;
+  }
+
+  /**
+   * Past `maxWalBytes`, checkpoints what the thread has not copied yet, so that the WAL
+   * starts over at the next write (wal-checkpointer.ts). Looks at most every few ms. A
+   * failure here fails nothing: what was committed stays committed, and SQLite reports
+   * the same failure to the next write.
+   */
+  #catchUp(): void {
+    if (!this.#checkpointer) return;
+    const now = performance.now();
+    if (now - this.#walCheckedAt < WAL_CHECK_MS) return;
+    this.#walCheckedAt = now;
+    try {
+      const size = statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0;
+      if (size <= this.#maxWalBytes) return;
+      this.#db.pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      // Nothing is lost: the thread or the next call checkpoints again.
+    }
   }
 
   /** True once every PRUNE_EVERY calls: time to sweep expired nonces and rate-limit windows. */
@@ -318,6 +389,9 @@ export class SqliteStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    const checkpointer = this.#checkpointer;
+    this.#checkpointer = undefined;
+    await checkpointer?.close();
     if (this.#db.open) this.#db.close();
     await this.#datasync.close?.();
   }

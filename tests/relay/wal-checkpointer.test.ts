@@ -1,0 +1,109 @@
+/**
+ * WAL checkpoints off the event loop (relay/storage/wal-checkpointer.ts): the store's
+ * connection never checkpoints inside a commit, the thread copies what is committed, the
+ * WAL stays bounded under a steady stream of writes, and a thread that cannot run hands
+ * checkpoints back to SQLite.
+ */
+import { statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../relay/storage/sqlite.js";
+import { WalCheckpointer } from "../../relay/storage/wal-checkpointer.js";
+import { leaf, message } from "./store-suite.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+async function file(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "secure-msg-ckpt-"));
+  dirs.push(dir);
+  return join(dir, "relay.db");
+}
+
+const big = (to: string) => message(to, { envelope: new Uint8Array(8000).fill(7) });
+const waitFor = async (ok: () => boolean) => {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+  expect(ok()).toBe(true);
+};
+
+/** `PRAGMA wal_checkpoint` read from another connection: frames in the WAL, and copied. */
+function walState(path: string): { log: number; checkpointed: number } {
+  const db = new Database(path);
+  try {
+    // A PASSIVE checkpoint of nothing new copies nothing: it reports where things stand.
+    const [r] = db.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+    return r!;
+  } finally {
+    db.close();
+  }
+}
+
+describe("WAL checkpoints on their own thread", () => {
+  it("are off inside the store's commits, and the thread copies what was committed", async () => {
+    const path = await file();
+    // A thread that checkpoints once at start and then not for a minute: only the
+    // thread's first run and the test's own reading may copy anything.
+    const store = SqliteStore.open(path, { checkpointEveryMs: 60_000 });
+    await waitFor(() => store.threadCheckpoints >= 1);
+    for (let i = 0; i < 40; i++) await store.deposit(big("bob"), leaf(), 1000);
+    // 40 deposits of 8 KB are far past nothing: SQLite inside the commits would have
+    // copied none of it either (its threshold is 1000 pages), so look at the thread.
+    const before = walState(path);
+    expect(before.log).toBeGreaterThan(80);
+    await store.close();
+
+    const fast = SqliteStore.open(path, { checkpointEveryMs: 20 });
+    for (let i = 0; i < 40; i++) await fast.deposit(big("bob"), leaf(), 1000);
+    const runs = fast.threadCheckpoints;
+    await waitFor(() => fast.threadCheckpoints > runs + 1);
+    const after = walState(path);
+    expect(after.checkpointed).toBe(after.log);
+    expect((await fast.fetch("bob", 1000, 0)).length).toBe(80);
+    await fast.close();
+  });
+
+  it("keeps the WAL bounded under writes that never pause", async () => {
+    const path = await file();
+    const store = SqliteStore.open(path, { checkpointEveryMs: 5, maxWalBytes: 256 * 1024 });
+    // A deposit committed on every turn of the event loop: the thread is always a little
+    // behind, so SQLite could never start the WAL over on its own.
+    const pending: Promise<unknown>[] = [];
+    let largest = 0;
+    for (let i = 0; i < 600; i++) {
+      pending.push(store.deposit(big(`u${i % 7}`), leaf(), 1000));
+      largest = Math.max(largest, statSync(`${path}-wal`).size);
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(pending);
+    // If it never started over, 600 deposits of 8 KB would leave tens of MB of WAL.
+    expect(largest).toBeLessThan(8_000_000);
+    const all = await Promise.all(
+      Array.from({ length: 7 }, (_, u) => store.fetch(`u${u}`, 1000, 0)),
+    );
+    expect(all.flat()).toHaveLength(600);
+    await store.close();
+  });
+
+  it("reports a thread that cannot open the database, once", async () => {
+    const reasons: string[] = [];
+    const c = new WalCheckpointer(join(tmpdir(), "secure-msg-no-such-dir", "relay.db"), {
+      onFailure: (r) => reasons.push(r),
+    });
+    await waitFor(() => reasons.length > 0);
+    await c.close();
+    expect(reasons).toHaveLength(1);
+    expect(c.runs).toBe(0);
+  });
+
+  it("is not started for an in-memory store", async () => {
+    const store = SqliteStore.open(":memory:");
+    await store.deposit(big("bob"), leaf(), 1000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(store.threadCheckpoints).toBe(0);
+    await store.close();
+  });
+});
