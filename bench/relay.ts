@@ -224,9 +224,13 @@ function section(results: Record<string, LoadResult[]>, rounds: number, seconds:
       ours: s("fetch", "p50"),
     },
     {
-      measure: "inbox fetch of 50 p99 latency, 50 connections",
-      unit: "ms",
-      ours: s("fetch", "p99"),
+      // The echo's own p99 beside it: the ceiling that no route of this server can beat.
+      ...compare(
+        "inbox fetch of 50 p99 latency, 50 connections (the echo's p99 beside it)",
+        "ms",
+        s("fetch", "p99"),
+        s("echo", "p99"),
+      ),
       goal: "< 10 ms",
       met: s("fetch", "p99").median < 10,
     },
@@ -260,7 +264,7 @@ function section(results: Record<string, LoadResult[]>, rounds: number, seconds:
       "The echo body is the deposit body (`{to, envelope}` with a 1 KiB known-pair envelope); the echo app parses it and answers it back.",
       "Deposit is the whole route (relay/messages.ts): per-IP rate limit kept in the store (one write per event-loop turn), JSON and schema validation, envelope decoding, and the durable store write (quota, insert, Merkle append, and the batch's receipts under one Ed25519 signature) answered only after an fdatasync of SQLite's WAL, which runs off the event loop and is shared by the deposits committed before it.",
       "The breakdown rows time each step of the routes alone, in one process against a SQLite file (ms per call, or per deposit where a step serves a batch); SQLite itself is synchronous, so with 50 connections its statements still hold the event loop while they run.",
-      "Inbox fetch: signed request (Ed25519 verify, nonce row in SQLite), 50 messages with inclusion proofs against one cached, hybrid-signed checkpoint. With 50 connections the latency is mostly queueing (about connections ÷ throughput), so the 10 ms goal is judged on the 1-connection run too.",
+      "Inbox fetch: signed request (Ed25519 verify, nonce row in SQLite), 50 messages with inclusion proofs against one cached, hybrid-signed checkpoint. With 50 connections the latency is mostly queueing (about connections ÷ throughput), so the 10 ms goal is judged on the 1-connection run too. The echo, a 1 KiB answer with no work at all, already has a p99 above 10 ms at 50 connections on this machine; its p99 stands beside ours in that row.",
     ],
   };
 }
