@@ -32,6 +32,9 @@ describe("hash backends", () => {
         const eq = <T>([x, y]: [T, T]) => expect(y).toEqual(x);
         eq(both(() => kdf.sha256(a, b, c)));
         eq(both(() => kdf.sha256()));
+        eq(both(() => kdf.sha256(a)));
+        // Past node's join-and-hash size: hashed part by part.
+        eq(both(() => kdf.sha256(a, new Uint8Array(1100).fill(length), c)));
         eq(both(() => kdf.hmacSha256(a, b)));
         eq(both(() => kdf.hmacPair(a)));
         eq(both(() => kdf.hkdf(a, b, "secure-msg/v1/test", length)));
