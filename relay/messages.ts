@@ -5,7 +5,7 @@
  * signed receipt, is sent only once the message is durable: deposits that arrive
  * together are committed together (deposits.ts).
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { Hono } from "hono";
 import { utf8 } from "../protocol/bytes.js";
 import { decodeEnvelope } from "../protocol/envelope.js";
@@ -35,7 +35,7 @@ function hashes(envelope: Uint8Array): { id: Uint8Array; envelopeHash: Uint8Arra
   const id = createHash("sha256").update(MESSAGE_ID_LABEL).update(envelope).digest();
   return {
     id: new Uint8Array(id.subarray(0, MESSAGE_ID_LENGTH)),
-    envelopeHash: new Uint8Array(createHash("sha256").update(envelope).digest()),
+    envelopeHash: new Uint8Array(hash("sha256", envelope, "buffer")),
   };
 }
 

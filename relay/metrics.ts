@@ -39,12 +39,29 @@ export function createMetrics(store: RelayStore, withDefaults = false) {
     },
   });
 
+  // Children by label values, kept: prom-client hashes a label object on every call.
+  // Routes are the app's patterns and statuses a few, so these stay small.
+  const durations = new Map<string, Histogram.Internal<"route">>();
+  const counts = new Map<string, Counter.Internal>();
   const middleware: MiddlewareHandler = async (c, next) => {
-    const end = duration.startTimer();
+    const started = performance.now();
     await next();
     const route = routePath(c) || "unmatched";
-    end({ route });
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    let d = durations.get(route);
+    if (!d) {
+      d = duration.labels(route);
+      durations.set(route, d);
+    }
+    d.observe((performance.now() - started) / 1000);
+    const method = c.req.method;
+    const status = String(c.res.status);
+    const key = `${method} ${route} ${status}`;
+    let n = counts.get(key);
+    if (!n) {
+      n = requests.labels(method, route, status);
+      counts.set(key, n);
+    }
+    n.inc();
   };
   return { registry, middleware, deposits, delivered };
 }

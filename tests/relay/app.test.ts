@@ -77,6 +77,15 @@ describe("health, metrics and info", () => {
       /secure_msg_relay_requests_total\{method="GET",route="\/v1\/directory\/:name",status="404"\} 1/,
     );
     expect(after).not.toContain("nobody");
+    // The same series again counts on, in the counter and in the duration histogram.
+    await app.request("/v1/info");
+    const again = await (await app.request("/metrics")).text();
+    expect(again).toMatch(
+      /secure_msg_relay_requests_total\{method="GET",route="\/v1\/info",status="200"\} 2/,
+    );
+    expect(again).toMatch(
+      /secure_msg_relay_request_duration_seconds_count\{route="\/v1\/info"\} 2/,
+    );
   });
 
   it("GET /v1/info is schema-valid and serves the signer's keys", async () => {
