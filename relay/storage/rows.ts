@@ -53,6 +53,21 @@ export function toMessage(r: MessageRow): StoredMessage {
   };
 }
 
+/** A fetched message as SQLite's raw row: id, envelope, at, expires, receipt, log_index. */
+export type FetchRow = [Buffer, Buffer, number, number, Buffer, number];
+
+export function fetchedMessage(to: string, r: FetchRow): StoredMessage {
+  return {
+    id: view(r[0]),
+    to,
+    envelope: view(r[1]),
+    at: r[2],
+    expires: r[3],
+    receipt: view(r[4]),
+    index: r[5],
+  };
+}
+
 export function toEntry(r: EntryRow): StoredEntry {
   return {
     name: r.name,

@@ -3,7 +3,7 @@
  * rows.ts).
  */
 import type Database from "better-sqlite3";
-import type { CheckpointRow, EntryRow, MessageRow } from "./rows.js";
+import type { CheckpointRow, EntryRow, FetchRow, MessageRow } from "./rows.js";
 
 type Params = Record<string, unknown>;
 
@@ -20,10 +20,13 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO messages (id, mailbox, envelope, at, expires, receipt, log_index)
        VALUES (@id, @mailbox, @envelope, @at, @expires, @receipt, @index)`,
     ),
-    fetch: s<MessageRow>(
-      `SELECT * FROM messages WHERE mailbox = @mailbox AND expires >= @now
-       ORDER BY log_index LIMIT @limit`,
-    ),
+    // Rows as arrays, without the mailbox (the caller knows it): the inbox's hot path.
+    fetch: db
+      .prepare<[Params], FetchRow>(
+        `SELECT id, envelope, at, expires, receipt, log_index FROM messages
+         WHERE mailbox = @mailbox AND expires >= @now ORDER BY log_index LIMIT @limit`,
+      )
+      .raw(true),
     ack: s("DELETE FROM messages WHERE mailbox = @mailbox AND id = @id"),
     expire: s("DELETE FROM messages WHERE expires < @now"),
 

@@ -14,7 +14,7 @@ import { realpathSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
 import { StoreUnavailable } from "./errors.js";
-import { toCheckpoint, toEntry, toMessage } from "./rows.js";
+import { fetchedMessage, toCheckpoint, toEntry, toMessage } from "./rows.js";
 import { MIGRATIONS } from "./sqlite-migrations.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { appendLeaves, depositBatch, readNode } from "./sqlite-writes.js";
@@ -248,7 +248,9 @@ export class SqliteStore implements RelayStore {
   async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
     checkInt(limit, "limit");
     checkInt(now, "now");
-    return this.#run((q) => q.fetch.all({ mailbox: to, now, limit }).map(toMessage));
+    return this.#run((q) =>
+      q.fetch.all({ mailbox: to, now, limit }).map((r) => fetchedMessage(to, r)),
+    );
   }
 
   async ack(to: string, ids: Uint8Array[]): Promise<number> {
