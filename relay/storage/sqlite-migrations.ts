@@ -6,6 +6,8 @@
  *
  * Tables are STRICT so that a wrongly typed value is an error, not a silent conversion.
  */
+import type Database from "better-sqlite3";
+
 export const MIGRATIONS: readonly string[] = [
   // 1: messages, directory, the Merkle log, checkpoints, nonces, rate limits.
   `
@@ -92,3 +94,18 @@ export const MIGRATIONS: readonly string[] = [
   END;
   `,
 ];
+
+/** Brings the schema up to date, or refuses a database written by newer code. */
+export function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma("user_version", { simple: true }) as number;
+    if (version > MIGRATIONS.length)
+      throw new Error(
+        `database schema version ${version} is newer than this relay knows (${MIGRATIONS.length}); upgrade the relay`,
+      );
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+}

@@ -10,12 +10,12 @@
  * better-sqlite3 is synchronous: a write that waits for another process's lock blocks
  * the event loop for up to `busyTimeoutMs`. Every SQLite failure is a `StoreUnavailable`.
  */
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import Database from "better-sqlite3";
 import { equal } from "../../protocol/bytes.js";
 import { StoreUnavailable } from "./errors.js";
 import { fetchedMessage, toCheckpoint, toEntry, toMessage } from "./rows.js";
-import { MIGRATIONS } from "./sqlite-migrations.js";
+import { migrate } from "./sqlite-migrations.js";
 import { prepareStatements, type Statements } from "./sqlite-statements.js";
 import { appendLeaves, depositBatch, readNode } from "./sqlite-writes.js";
 import type {
@@ -29,7 +29,7 @@ import type {
   StoredEntry,
   StoredMessage,
 } from "./types.js";
-import { WalCheckpointer } from "./wal-checkpointer.js";
+import { type CheckpointerOptions, WalCheckpointer } from "./wal-checkpointer.js";
 import { type Datasync, WalSync, walDatasync } from "./wal-sync.js";
 
 export interface SqliteOptions {
@@ -48,11 +48,6 @@ export interface SqliteOptions {
   maxWalBytes?: number;
 }
 
-/** How often, at most, the store looks at the WAL's size. */
-const WAL_CHECK_MS = 5;
-/** SQLite's own default, for when the checkpoint thread cannot run. */
-const AUTOCHECKPOINT_PAGES = 1000;
-
 /** Expired nonces and rate-limit windows are pruned every this many calls, in bounded batches. */
 const PRUNE_EVERY = 64;
 const PRUNE_BATCH = 1000;
@@ -69,21 +64,6 @@ function unavailable(e: unknown): unknown {
   return e;
 }
 
-/** Brings the schema up to date, or refuses a database written by newer code. */
-function migrate(db: Database.Database): void {
-  db.transaction(() => {
-    const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > MIGRATIONS.length)
-      throw new Error(
-        `database schema version ${version} is newer than this relay knows (${MIGRATIONS.length}); upgrade the relay`,
-      );
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec(MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }
-  }).immediate();
-}
-
 export class SqliteStore implements RelayStore {
   readonly #db: Database.Database;
   readonly #q: Statements;
@@ -91,43 +71,24 @@ export class SqliteStore implements RelayStore {
   #calls = 0;
 
   readonly #datasync: Datasync & { close?: () => Promise<void> };
-  /** Undefined for ":memory:", when turned off, and once it has failed. */
-  #checkpointer: WalCheckpointer | undefined;
-  readonly #maxWalBytes: number;
-  readonly #walPath: string;
-  /** When the WAL's size was last looked at (performance.now()). */
-  #walCheckedAt = 0;
+  /** Undefined for ":memory:" and when turned off. */
+  readonly #checkpoints: WalCheckpointer | undefined;
 
   private constructor(
     db: Database.Database,
     datasync: Datasync & { close?: () => Promise<void> },
-    checkpointEveryMs: number,
-    maxWalBytes: number,
+    checkpoints: CheckpointerOptions | undefined,
   ) {
-    this.#maxWalBytes = maxWalBytes;
-    this.#walPath = db.memory ? "" : `${realpathSync(db.name)}-wal`;
     this.#db = db;
     this.#q = prepareStatements(db);
     this.#datasync = datasync;
     this.#wal = new WalSync(datasync);
-    if (checkpointEveryMs > 0) {
-      db.pragma("wal_autocheckpoint = 0");
-      // Once the WAL has started over, its file is cut back to this size.
-      db.pragma(`journal_size_limit = ${maxWalBytes}`);
-      this.#checkpointer = new WalCheckpointer(realpathSync(db.name), {
-        everyMs: checkpointEveryMs,
-        onFailure: () => {
-          // Back to SQLite's checkpoints inside commits: slower, never unbounded.
-          this.#checkpointer = undefined;
-          if (db.open) db.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_PAGES}`);
-        },
-      });
-    }
+    this.#checkpoints = checkpoints && new WalCheckpointer(db, checkpoints);
   }
 
   /** Checkpoints made by the checkpoint thread (tests). */
   get threadCheckpoints(): number {
-    return this.#checkpointer?.runs ?? 0;
+    return this.#checkpoints?.runs ?? 0;
   }
 
   /** Opens (creating and migrating if needed) the database at `path`; ":memory:" for tests. */
@@ -157,7 +118,9 @@ export class SqliteStore implements RelayStore {
       const { maxWalBytes = 32 * 1024 * 1024 } = options;
       checkInt(checkpointEveryMs, "checkpointEveryMs");
       checkInt(maxWalBytes, "maxWalBytes", 1);
-      return new SqliteStore(db, datasync, checkpointEveryMs, maxWalBytes);
+      const checkpoints =
+        checkpointEveryMs > 0 ? { everyMs: checkpointEveryMs, maxWalBytes } : undefined;
+      return new SqliteStore(db, datasync, checkpoints);
     } catch (e) {
       db?.close();
       throw unavailable(e);
@@ -179,7 +142,7 @@ export class SqliteStore implements RelayStore {
     } catch (e) {
       throw unavailable(e);
     }
-    this.#catchUp();
+    this.#checkpoints?.catchUp();
     return result;
   }
 
@@ -192,26 +155,6 @@ export class SqliteStore implements RelayStore {
     const result = this.#run((q) => this.#db.transaction(fn).immediate(q));
     await this.#wal.sync();
     return result;
-  }
-
-  /**
-   * Past `maxWalBytes`, checkpoints what the thread has not copied yet, so that the WAL
-   * starts over at the next write (wal-checkpointer.ts). Looks at most every few ms. A
-   * failure here fails nothing: what was committed stays committed, and SQLite reports
-   * the same failure to the next write.
-   */
-  #catchUp(): void {
-    if (!this.#checkpointer) return;
-    const now = performance.now();
-    if (now - this.#walCheckedAt < WAL_CHECK_MS) return;
-    this.#walCheckedAt = now;
-    try {
-      const size = statSync(this.#walPath, { throwIfNoEntry: false })?.size ?? 0;
-      if (size <= this.#maxWalBytes) return;
-      this.#db.pragma("wal_checkpoint(PASSIVE)");
-    } catch {
-      // Nothing is lost: the thread or the next call checkpoints again.
-    }
   }
 
   /** True once every PRUNE_EVERY calls: time to sweep expired nonces and rate-limit windows. */
@@ -391,9 +334,7 @@ export class SqliteStore implements RelayStore {
   }
 
   async close(): Promise<void> {
-    const checkpointer = this.#checkpointer;
-    this.#checkpointer = undefined;
-    await checkpointer?.close();
+    await this.#checkpoints?.close();
     if (this.#db.open) this.#db.close();
     await this.#datasync.close?.();
   }
