@@ -77,13 +77,19 @@ export class SqliteStore implements RelayStore {
   private constructor(
     db: Database.Database,
     datasync: Datasync & { close?: () => Promise<void> },
-    checkpoints: CheckpointerOptions | undefined,
+    checkpoints: Omit<CheckpointerOptions, "onFatal"> | undefined,
   ) {
     this.#db = db;
     this.#q = prepareStatements(db);
     this.#datasync = datasync;
     this.#wal = new WalSync(datasync);
-    this.#checkpoints = checkpoints && new WalCheckpointer(db, checkpoints);
+    this.#checkpoints =
+      checkpoints &&
+      new WalCheckpointer(db, {
+        ...checkpoints,
+        onFatal: (cause) =>
+          this.#wal.fail("storage failed to checkpoint: restart the relay", cause),
+      });
   }
 
   /** Checkpoints made by the checkpoint thread (tests). */

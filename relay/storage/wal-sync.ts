@@ -69,6 +69,14 @@ export class WalSync {
     this.#datasync = datasync;
   }
 
+  /**
+   * Fails the store for good, as a failed fdatasync does: for a failure elsewhere that may
+   * have lost committed data (a checkpoint's I/O error, wal-checkpointer.ts).
+   */
+  fail(message: string, cause: unknown): void {
+    this.#failed ??= new StoreUnavailable(message, { cause });
+  }
+
   /** Throws once a sync has failed: nothing written since can be promised durable. */
   check(): void {
     if (this.#failed) throw this.#failed;

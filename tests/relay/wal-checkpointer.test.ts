@@ -30,61 +30,85 @@ const waitFor = async (ok: () => boolean) => {
   expect(ok()).toBe(true);
 };
 
-/** `PRAGMA wal_checkpoint` read from another connection: frames in the WAL, and copied. */
-function walState(path: string): { log: number; checkpointed: number } {
+/** The WAL as another connection sees it: frames in it, and how many are copied (none copied now). */
+function walState(path: string): { busy: number; log: number; checkpointed: number } {
   const db = new Database(path);
   try {
-    // A PASSIVE checkpoint of nothing new copies nothing: it reports where things stand.
-    const [r] = db.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+    const [r] = db.pragma("wal_checkpoint(NOOP)") as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }[];
     return r!;
   } finally {
     db.close();
   }
 }
 
+/** Deposits committed one per turn of the event loop, never waiting; the WAL's largest size. */
+async function steadyWrites(store: SqliteStore, path: string, n: number): Promise<number> {
+  const pending: Promise<unknown>[] = [];
+  let largest = 0;
+  for (let i = 0; i < n; i++) {
+    pending.push(store.deposit(big(`u${i % 7}`), leaf(), 10_000));
+    largest = Math.max(largest, statSync(`${path}-wal`).size);
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(pending);
+  const all = await Promise.all(
+    Array.from({ length: 7 }, (_, u) => store.fetch(`u${u}`, 10_000, 0)),
+  );
+  expect(all.flat()).toHaveLength(n);
+  return largest;
+}
+
 describe("WAL checkpoints on their own thread", () => {
   it("are off inside the store's commits, and the thread copies what was committed", async () => {
     const path = await file();
-    // A thread that checkpoints once at start and then not for a minute: only the
-    // thread's first run and the test's own reading may copy anything.
+    // A thread that checkpoints once, at start, and then not for a minute.
     const store = SqliteStore.open(path, { checkpointEveryMs: 60_000 });
     await waitFor(() => store.threadCheckpoints >= 1);
-    for (let i = 0; i < 40; i++) await store.deposit(big("bob"), leaf(), 1000);
-    // 40 deposits of 8 KB are far past nothing: SQLite inside the commits would have
-    // copied none of it either (its threshold is 1000 pages), so look at the thread.
+    for (let i = 0; i < 400; i++) await store.deposit(big("bob"), leaf(), 10_000);
+    // Far past the 1000 pages at which SQLite would checkpoint inside a commit: nothing
+    // is copied yet.
     const before = walState(path);
-    expect(before.log).toBeGreaterThan(80);
+    expect(before.busy).toBe(0);
+    expect(before.log).toBeGreaterThan(1000);
+    expect(before.checkpointed).toBe(0);
     await store.close();
 
     const fast = SqliteStore.open(path, { checkpointEveryMs: 20 });
-    for (let i = 0; i < 40; i++) await fast.deposit(big("bob"), leaf(), 1000);
+    for (let i = 0; i < 40; i++) await fast.deposit(big("bob"), leaf(), 10_000);
     const runs = fast.threadCheckpoints;
     await waitFor(() => fast.threadCheckpoints > runs + 1);
     const after = walState(path);
+    expect(after.busy).toBe(0);
+    expect(after.log).toBeGreaterThan(0);
     expect(after.checkpointed).toBe(after.log);
-    expect((await fast.fetch("bob", 1000, 0)).length).toBe(80);
+    expect((await fast.fetch("bob", 1000, 0)).length).toBe(440);
     await fast.close();
   });
 
   it("keeps the WAL bounded under writes that never pause", async () => {
     const path = await file();
-    const store = SqliteStore.open(path, { checkpointEveryMs: 5, maxWalBytes: 256 * 1024 });
+    const store = SqliteStore.open(path, { checkpointEveryMs: 5, maxWalBytes: 2 << 20 });
     // A deposit committed on every turn of the event loop: the thread is always a little
-    // behind, so SQLite could never start the WAL over on its own.
-    const pending: Promise<unknown>[] = [];
-    let largest = 0;
-    for (let i = 0; i < 600; i++) {
-      pending.push(store.deposit(big(`u${i % 7}`), leaf(), 1000));
-      largest = Math.max(largest, statSync(`${path}-wal`).size);
-      await new Promise((r) => setImmediate(r));
-    }
-    await Promise.all(pending);
-    // If it never started over, 600 deposits of 8 KB would leave tens of MB of WAL.
-    expect(largest).toBeLessThan(8_000_000);
-    const all = await Promise.all(
-      Array.from({ length: 7 }, (_, u) => store.fetch(`u${u}`, 1000, 0)),
-    );
-    expect(all.flat()).toHaveLength(600);
+    // behind, so SQLite could never start the WAL over on its own. Without catching up it
+    // grows to tens of MB here.
+    expect(await steadyWrites(store, path, 600)).toBeLessThan(8_000_000);
+    expect(store.threadCheckpoints).toBeGreaterThan(0);
+    await store.close();
+  });
+
+  it("catches up on the store's connection when the thread is behind", async () => {
+    const path = await file();
+    // The thread runs once, at start: only catching up can start the WAL over.
+    const store = SqliteStore.open(path, { checkpointEveryMs: 60_000, maxWalBytes: 1 << 20 });
+    await waitFor(() => store.threadCheckpoints >= 1);
+    // 1,200 deposits of 8 KB leave about 60 MB of WAL if it never starts over; catching
+    // up past 1 MiB keeps it to a few MB.
+    expect(await steadyWrites(store, path, 1200)).toBeLessThan(8_000_000);
+    expect(store.threadCheckpoints).toBe(1);
     await store.close();
   });
 
@@ -96,11 +120,17 @@ describe("WAL checkpoints on their own thread", () => {
     // The open connection keeps its file; the thread opens whatever is at the path now.
     renameSync(path, `${path}.moved`);
     mkdirSync(path);
-    const c = new WalCheckpointer(db, { everyMs: 20, maxWalBytes: 1 << 20 });
+    const fatal: Error[] = [];
+    const c = new WalCheckpointer(db, {
+      everyMs: 20,
+      maxWalBytes: 1 << 20,
+      onFatal: (e) => fatal.push(e),
+    });
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
     await waitFor(() => !c.running);
     expect(c.runs).toBe(0);
     expect(db.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
+    expect(fatal).toEqual([]); // it could not start: nothing was lost
     await c.close();
     db.close();
   });
