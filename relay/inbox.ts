@@ -6,14 +6,13 @@
  */
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import { base64url } from "../protocol/bytes.js";
 import { AckRequest } from "../protocol/relay-api.js";
 import type { RelayContext } from "./app.js";
 import { type AuthEnv, requestAuth } from "./auth.js";
 import { relayFail } from "./errors.js";
 import { bytesField, readJson } from "./json.js";
 import { limiter } from "./limits.js";
-import { checkpointJson, messageJson } from "./present.js";
+import { inboxJson } from "./present.js";
 
 const HEARTBEAT_MS = 15_000;
 const MAX_QUEUED_EVENTS = 64;
@@ -62,14 +61,10 @@ export function inboxRoutes(ctx: RelayContext) {
           withSince,
         )
       : undefined;
-    const out = messages.map((m, i) => messageJson(m, proofs!.inclusion[i]!));
-    const consistency = proofs?.consistency?.map(base64url.encode) ?? null;
     ctx.metrics.delivered.inc(messages.length);
-    return c.json({
-      messages: out,
-      checkpoint: checkpoint ? checkpointJson(checkpoint) : null,
-      consistency,
-    });
+    // About 95 KB for 50 messages of 1 KiB: written as text directly (present.ts).
+    const text = inboxJson(messages, proofs?.inclusion ?? [], checkpoint, proofs?.consistency);
+    return c.body(text, 200, { "content-type": "application/json" });
   });
 
   app.post("/ack", async (c) => {

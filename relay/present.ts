@@ -24,3 +24,36 @@ export function messageJson(m: StoredMessage, proof: Uint8Array[]): api.InboxMes
     proof: proof.map(b),
   };
 }
+
+/**
+ * The inbox answer's JSON text (§13.4 `GET /v1/inbox`), written straight from the stored
+ * bytes: exactly `JSON.stringify` of `{messages: messages.map(messageJson), checkpoint,
+ * consistency}` (tests/relay/present.test.ts), without building the objects first. Its
+ * strings are base64url and its numbers safe integers, which JSON writes as they are.
+ */
+export function inboxJson(
+  messages: StoredMessage[],
+  proofs: Uint8Array[][],
+  checkpoint: StoredCheckpoint | undefined,
+  consistency: Uint8Array[] | undefined,
+): string {
+  let out = '{"messages":[';
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    if (i > 0) out += ",";
+    out += `{"id":"${b(m.id)}","at":${int(m.at)},"index":${int(m.index)},"envelope":"${b(m.envelope)}","receipt":"${b(m.receipt)}","proof":${strings(proofs[i]!)}}`;
+  }
+  out += `],"checkpoint":${checkpoint ? JSON.stringify(checkpointJson(checkpoint)) : "null"}`;
+  return `${out},"consistency":${consistency ? strings(consistency) : "null"}}`;
+}
+
+/** A JSON array of base64url strings. */
+function strings(list: Uint8Array[]): string {
+  return list.length === 0 ? "[]" : `["${list.map(b).join('","')}"]`;
+}
+
+/** A safe integer as JSON writes it; anything else is a bug upstream. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError("not a safe integer");
+  return String(n);
+}

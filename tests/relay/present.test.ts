@@ -1,0 +1,73 @@
+/**
+ * The inbox answer written as text (relay/present.ts inboxJson): exactly JSON.stringify of
+ * the same answer built as objects, for any stored messages, proofs and checkpoint, and
+ * valid under the client's schema.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { InboxResponse } from "../../protocol/relay-api.js";
+import { b, checkpointJson, inboxJson, messageJson } from "../../relay/present.js";
+import type { StoredCheckpoint, StoredMessage } from "../../relay/storage/types.js";
+
+const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const hashes = fc.array(bytes(32, 32), { maxLength: 20 });
+const message: fc.Arbitrary<StoredMessage> = fc.record({
+  id: bytes(16, 16),
+  to: fc.string(),
+  envelope: bytes(0, 300),
+  at: time,
+  expires: time,
+  receipt: bytes(68, 68 + 32 * 4),
+  index: time,
+});
+const checkpoint: fc.Arbitrary<StoredCheckpoint> = fc.record({
+  size: time,
+  root: bytes(32, 32),
+  at: time,
+  signature: bytes(10, 80),
+});
+
+describe("inboxJson", () => {
+  it("is JSON.stringify of the answer built as objects", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(message, hashes), { maxLength: 8 }),
+        fc.option(checkpoint, { nil: undefined }),
+        fc.option(hashes, { nil: undefined }),
+        (rows, cp, consistency) => {
+          const messages = rows.map(([m]) => m);
+          const proofs = rows.map(([, p]) => p);
+          const expected = JSON.stringify({
+            messages: messages.map((m, i) => messageJson(m, proofs[i]!)),
+            checkpoint: cp ? checkpointJson(cp) : null,
+            consistency: consistency ? consistency.map(b) : null,
+          });
+          expect(inboxJson(messages, proofs, cp, consistency)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("is valid under the client's schema for a real-sized answer", () => {
+    const [m] = fc.sample(message, 1);
+    const [cp] = fc.sample(checkpoint, 1);
+    const msg = { ...m!, receipt: new Uint8Array(68), envelope: new Uint8Array(1100) };
+    const text = inboxJson(
+      [msg],
+      [[new Uint8Array(32)]],
+      { ...cp!, signature: new Uint8Array(3373) },
+      [],
+    );
+    expect(InboxResponse.safeParse(JSON.parse(text)).success).toBe(true);
+  });
+
+  it("refuses a number that JSON would not write as the integer it is", () => {
+    const [m] = fc.sample(message, 1);
+    expect(() => inboxJson([{ ...m!, at: 1.5 }], [[]], undefined, undefined)).toThrow(RangeError);
+    expect(() => inboxJson([{ ...m!, index: 2 ** 53 }], [[]], undefined, undefined)).toThrow(
+      RangeError,
+    );
+  });
+});
