@@ -69,7 +69,9 @@ export function fromHex(s: string): Uint8Array {
 // --- base64 (RFC 4648 §4 and §5), canonical only -------------------------------------
 
 const STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** The base64url alphabet (RFC 4648 §5), in sextet order. */
+export const BASE64URL_ALPHABET =
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 function makeTable(alphabet: string): Int16Array {
   const t = new Int16Array(128).fill(-1);
@@ -77,7 +79,7 @@ function makeTable(alphabet: string): Int16Array {
   return t;
 }
 const STD_T = makeTable(STD);
-const URL_T = makeTable(URL);
+const URL_T = makeTable(BASE64URL_ALPHABET);
 
 function encode64(b: Uint8Array, alphabet: string, pad: boolean): string {
   let s = "";
@@ -153,7 +155,7 @@ export const base64 = {
 };
 
 export const base64url = {
-  encode: (b: Uint8Array): string => encode64(b, URL, false),
+  encode: (b: Uint8Array): string => encode64(b, BASE64URL_ALPHABET, false),
   decode: (s: string): Uint8Array => decode64(s, URL_T, false),
 };
 

@@ -1,6 +1,7 @@
 /** Reads a JSON request body strictly: the right content type, valid JSON, the right shape. */
 import type { Context } from "hono";
 import type { z } from "zod";
+import { BASE64URL_ALPHABET } from "../protocol/bytes.js";
 import { relayFail } from "./errors.js";
 
 /**
@@ -44,7 +45,6 @@ export async function readJson<S extends z.ZodType>(
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /**
  * Strict base64url (docs/protocol.md §2.5) through Node's native decoder: the same
@@ -57,7 +57,10 @@ export function decodeBase64url(value: string): Uint8Array | undefined {
   const rest = value.length % 4;
   if (rest === 1 || !BASE64URL.test(value)) return undefined;
   // The last character of 2 (or 3) in a group carries 4 (or 2) bits nobody uses: zero.
-  if (rest > 0 && (ALPHABET.indexOf(value[value.length - 1]!) & (rest === 2 ? 0x0f : 0x03)) !== 0)
+  if (
+    rest > 0 &&
+    (BASE64URL_ALPHABET.indexOf(value[value.length - 1]!) & (rest === 2 ? 0x0f : 0x03)) !== 0
+  )
     return undefined;
   // A copy: a short string's Buffer is a view into Node's shared pool.
   return new Uint8Array(Buffer.from(value, "base64url"));

@@ -14,21 +14,10 @@ export function entryJson(e: StoredEntry): api.DirectoryEntry {
   return { name: e.name, bundle: b(e.bundle), at: e.at, index: e.index, signature: b(e.signature) };
 }
 
-export function messageJson(m: StoredMessage, proof: Uint8Array[]): api.InboxMessage {
-  return {
-    id: b(m.id),
-    at: m.at,
-    index: m.index,
-    envelope: b(m.envelope),
-    receipt: b(m.receipt),
-    proof: proof.map(b),
-  };
-}
-
 /**
  * The inbox answer's JSON text (§13.4 `GET /v1/inbox`), written straight from the stored
- * bytes: exactly `JSON.stringify` of `{messages: messages.map(messageJson), checkpoint,
- * consistency}` (tests/relay/present.test.ts), without building the objects first. Its
+ * bytes: exactly `JSON.stringify` of the answer built as `api.InboxResponse` objects
+ * (tests/relay/present.test.ts), without building the objects first. Its
  * strings are base64url and its numbers safe integers, which JSON writes as they are.
  */
 export function inboxJson(

@@ -35,8 +35,8 @@ db.pragma("synchronous = NORMAL");
 let timer;
 function run() {
   try {
-    const [r] = db.pragma("wal_checkpoint(PASSIVE)");
-    parentPort.postMessage({ frames: r.log, copied: r.checkpointed });
+    db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage({});
   } catch (e) {
     parentPort.postMessage({ error: String((e && e.code) || "SQLITE_ERROR") });
   }
@@ -120,8 +120,8 @@ export class WalCheckpointer {
     // Never the reason the process stays up; close() stops it.
     this.#worker.unref();
     let failures = 0;
-    this.#worker.on("message", (m: { frames: number; copied: number } | { error: string }) => {
-      if (!("error" in m)) {
+    this.#worker.on("message", (m: { error?: string }) => {
+      if (m.error === undefined) {
         failures = 0;
         this.runs++;
         return;

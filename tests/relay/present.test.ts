@@ -5,9 +5,22 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { InboxMessage } from "../../protocol/relay-api.js";
 import { InboxResponse } from "../../protocol/relay-api.js";
-import { b, checkpointJson, inboxJson, messageJson } from "../../relay/present.js";
+import { b, checkpointJson, inboxJson } from "../../relay/present.js";
 import type { StoredCheckpoint, StoredMessage } from "../../relay/storage/types.js";
+
+/** One message of the answer as an object, as §13.4 defines it: what inboxJson must write. */
+function messageJson(m: StoredMessage, proof: Uint8Array[]): InboxMessage {
+  return {
+    id: b(m.id),
+    at: m.at,
+    index: m.index,
+    envelope: b(m.envelope),
+    receipt: b(m.receipt),
+    proof: proof.map(b),
+  };
+}
 
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
