@@ -70,8 +70,7 @@ export function fromHex(s: string): Uint8Array {
 
 const STD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /** The base64url alphabet (RFC 4648 §5), in sextet order. */
-export const BASE64URL_ALPHABET =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 function makeTable(alphabet: string): Int16Array {
   const t = new Int16Array(128).fill(-1);
