@@ -15,17 +15,19 @@ export function entryJson(e: StoredEntry): api.DirectoryEntry {
 }
 
 /**
- * The inbox answer's JSON text (§13.4 `GET /v1/inbox`), written straight from the stored
- * bytes: exactly `JSON.stringify` of the answer built as `api.InboxResponse` objects
- * (tests/relay/present.test.ts), without building the objects first. Its
- * strings are base64url and its numbers safe integers, which JSON writes as they are.
+ * The inbox answer (§13.4 `GET /v1/inbox`) as the bytes of its JSON text, written straight
+ * from the stored bytes: exactly `JSON.stringify` of the answer built as
+ * `api.InboxResponse` objects (tests/relay/present.test.ts), without building the objects
+ * first. Its keys are fixed, its strings base64url and its numbers safe integers, so the
+ * text is ASCII and its bytes are its characters: a Latin-1 copy, with no UTF-8 length
+ * scan or encoding of the whole answer (about 95 KB for 50 messages of 1 KiB) after it.
  */
-export function inboxJson(
+export function inboxBody(
   messages: StoredMessage[],
   proofs: Uint8Array[][],
   checkpoint: StoredCheckpoint | undefined,
   consistency: Uint8Array[] | undefined,
-): string {
+): Uint8Array<ArrayBuffer> {
   let out = '{"messages":[';
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
@@ -33,7 +35,8 @@ export function inboxJson(
     out += `{"id":"${b(m.id)}","at":${int(m.at)},"index":${int(m.index)},"envelope":"${b(m.envelope)}","receipt":"${b(m.receipt)}","proof":${strings(proofs[i]!)}}`;
   }
   out += `],"checkpoint":${checkpoint ? JSON.stringify(checkpointJson(checkpoint)) : "null"}`;
-  return `${out},"consistency":${consistency ? strings(consistency) : "null"}}`;
+  out += `,"consistency":${consistency ? strings(consistency) : "null"}}`;
+  return Buffer.from(out, "latin1");
 }
 
 /** A JSON array of base64url strings. */

@@ -1,16 +1,16 @@
 /**
- * The inbox answer written as text (relay/present.ts inboxJson): exactly JSON.stringify of
- * the same answer built as objects, for any stored messages, proofs and checkpoint, and
- * valid under the client's schema.
+ * The inbox answer written as bytes (relay/present.ts inboxBody): exactly the UTF-8 of
+ * JSON.stringify of the same answer built as objects, for any stored messages, proofs and
+ * checkpoint, and valid under the client's schema.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { InboxMessage } from "../../protocol/relay-api.js";
 import { InboxResponse } from "../../protocol/relay-api.js";
-import { b, checkpointJson, inboxJson } from "../../relay/present.js";
+import { b, checkpointJson, inboxBody } from "../../relay/present.js";
 import type { StoredCheckpoint, StoredMessage } from "../../relay/storage/types.js";
 
-/** One message of the answer as an object, as §13.4 defines it: what inboxJson must write. */
+/** One message of the answer as an object, as §13.4 defines it: what inboxBody must write. */
 function messageJson(m: StoredMessage, proof: Uint8Array[]): InboxMessage {
   return {
     id: b(m.id),
@@ -41,8 +41,11 @@ const checkpoint: fc.Arbitrary<StoredCheckpoint> = fc.record({
   signature: bytes(10, 80),
 });
 
-describe("inboxJson", () => {
-  it("is JSON.stringify of the answer built as objects", () => {
+/** The body as text; a byte sequence that is not UTF-8 throws. */
+const text = (body: Uint8Array) => new TextDecoder("utf-8", { fatal: true }).decode(body);
+
+describe("inboxBody", () => {
+  it("is the UTF-8 of JSON.stringify of the answer built as objects", () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(message, hashes), { maxLength: 8 }),
@@ -56,7 +59,9 @@ describe("inboxJson", () => {
             checkpoint: cp ? checkpointJson(cp) : null,
             consistency: consistency ? consistency.map(b) : null,
           });
-          expect(inboxJson(messages, proofs, cp, consistency)).toBe(expected);
+          const body = inboxBody(messages, proofs, cp, consistency);
+          expect(text(body)).toBe(expected);
+          expect(Buffer.from(body).equals(Buffer.from(expected, "utf8"))).toBe(true);
         },
       ),
       { numRuns: 500 },
@@ -67,19 +72,19 @@ describe("inboxJson", () => {
     const [m] = fc.sample(message, 1);
     const [cp] = fc.sample(checkpoint, 1);
     const msg = { ...m!, receipt: new Uint8Array(68), envelope: new Uint8Array(1100) };
-    const text = inboxJson(
+    const body = inboxBody(
       [msg],
       [[new Uint8Array(32)]],
       { ...cp!, signature: new Uint8Array(3373) },
       [],
     );
-    expect(InboxResponse.safeParse(JSON.parse(text)).success).toBe(true);
+    expect(InboxResponse.safeParse(JSON.parse(text(body))).success).toBe(true);
   });
 
   it("refuses a number that JSON would not write as the integer it is", () => {
     const [m] = fc.sample(message, 1);
-    expect(() => inboxJson([{ ...m!, at: 1.5 }], [[]], undefined, undefined)).toThrow(RangeError);
-    expect(() => inboxJson([{ ...m!, index: 2 ** 53 }], [[]], undefined, undefined)).toThrow(
+    expect(() => inboxBody([{ ...m!, at: 1.5 }], [[]], undefined, undefined)).toThrow(RangeError);
+    expect(() => inboxBody([{ ...m!, index: 2 ** 53 }], [[]], undefined, undefined)).toThrow(
       RangeError,
     );
   });
