@@ -41,10 +41,12 @@ for (const name of only) {
 }
 const quick = values.quick;
 const selected = only.length > 0 ? only : Object.keys(SUITES);
-const log = (line: string) => console.error(`[bench] ${line}`);
+const started = performance.now();
+/** Progress on stderr, with the seconds since the run started. */
+const log = (line: string) =>
+  console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
 
 const m = machine();
-const started = performance.now();
 const sections: Section[] = [];
 for (const name of selected) {
   const t = performance.now();
