@@ -68,6 +68,29 @@ describe("inboxBody", () => {
     );
   });
 
+  it("writes a node that several proofs share (one array) the same in each", () => {
+    fc.assert(
+      fc.property(
+        fc.array(bytes(32, 32), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(message, fc.array(fc.nat(), { maxLength: 12 })), { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (pool, rows, picks) => {
+          const pick = (i: number) => pool[i % pool.length]!;
+          const messages = rows.map(([m]) => m);
+          const proofs = rows.map(([, p]) => p.map(pick));
+          const consistency = picks.map(pick);
+          const expected = JSON.stringify({
+            messages: messages.map((m, i) => messageJson(m, proofs[i]!)),
+            checkpoint: null,
+            consistency: consistency.map(b),
+          });
+          expect(text(inboxBody(messages, proofs, undefined, consistency))).toBe(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("is valid under the client's schema for a real-sized answer", () => {
     const [m] = fc.sample(message, 1);
     const [cp] = fc.sample(checkpoint, 1);
