@@ -36,6 +36,8 @@ export interface LoadResult {
   ok: number;
   non2xx: number;
   errors: number;
+  /** More requests were sent than signed (fetch): nonces were replayed, the run is void. */
+  exhausted?: boolean;
 }
 
 function bodies(job: LoadJob): () => string {
@@ -55,6 +57,7 @@ function bodies(job: LoadJob): () => string {
 async function run(job: LoadJob): Promise<LoadResult> {
   const base = { connections: job.connections, duration: job.seconds };
   let opts: autocannon.Options;
+  let exhausted = () => false;
   if (job.kind === "fetch") {
     const path = `/v1/inbox?limit=${job.reader!.limit}`;
     const r = job.reader!;
@@ -67,6 +70,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       count: r.requests,
     });
     let next = 0;
+    exhausted = () => next > pool.length;
     opts = {
       ...base,
       url: job.url + path,
@@ -104,6 +108,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     ok: r["2xx"],
     non2xx: r.non2xx,
     errors: r.errors + r.timeouts,
+    ...(exhausted() ? { exhausted: true } : {}),
   };
 }
 

@@ -36,7 +36,7 @@ const MAILBOXES = 20;
  * Without a warm-up the rounds would measure how soon each server's JIT settles more
  * than what its route costs. The warm-up runs are reported in rows of their own.
  */
-const WARMUP: Record<string, number> = { echo: 4, deposit: 4, fetch: 2 };
+const WARMUP = { echo: 4, deposit: 4, fetch: 2 };
 
 /** Runs a bench TypeScript file in a new Node process (through tsx, as `npm run bench` does). */
 export function spawnTs(file: string, args: string[]): ChildProcess {
@@ -135,6 +135,7 @@ async function populate(url: string, mailboxes: number) {
 
 export async function relay(o: SuiteOptions): Promise<Section> {
   const seconds = o.quick ? 1 : 5;
+  const warmup = o.quick ? { echo: 1, deposit: 1, fetch: 1 } : WARMUP;
   const rounds = o.quick ? 1 : 2;
   const echo = await server(["echo"]);
   const dir = await mkdtemp(join(tmpdir(), "secure-msg-bench-relay-"));
@@ -151,17 +152,23 @@ export async function relay(o: SuiteOptions): Promise<Section> {
     const check = await new RelayClient(ours.url).fetchInbox(p.signer);
     if (check.messages.length === 0 || check.rejected.length > 0)
       throw new Error("the relay's inbox does not verify");
-    // Signed requests for twice the best fetch rate seen so far (4,000 a second before
-    // any): signing them is outside the timed run but not free. A shortfall would show
-    // as failed requests (replayed nonces).
+    // Signed requests for 3 times the best fetch rate seen so far (4,000 a second before
+    // any): signing them is outside the timed run but not free. A run that sends more
+    // than were signed would replay nonces, and is refused (relay-load.ts `exhausted`).
     const sized = (job: LoadJob): LoadJob => {
       if (!job.reader) return job;
       const rates = Object.values(results)
         .flat()
         .filter((x) => x.kind === "fetch")
         .map((x) => x.rps);
-      const rate = rates.length > 0 ? 2 * Math.max(...rates) : 4000;
+      const rate = rates.length > 0 ? 3 * Math.max(...rates) : 4000;
       return { ...job, reader: { ...job.reader, requests: Math.ceil(job.seconds * rate) } };
+    };
+    const run = async (name: string, job: LoadJob): Promise<LoadResult> => {
+      const res = await load.run(sized(job));
+      if (res.ok === 0 || res.exhausted)
+        throw new Error(`relay ${name}: no result (${JSON.stringify(res)})`);
+      return res;
     };
     const fetchJob = (connections: number, secs: number): LoadJob => ({
       url: ours.url,
@@ -190,18 +197,16 @@ export async function relay(o: SuiteOptions): Promise<Section> {
       fetch: fetchJob(CONNECTIONS, seconds),
       "fetch 1": fetchJob(1, o.quick ? 1 : 2),
     };
-    for (const [name, secs] of Object.entries(WARMUP)) {
+    for (const [name, secs] of Object.entries(warmup)) {
       o.log(`relay: warm-up, ${name}`);
-      const job = { ...jobs[name]!, seconds: o.quick ? 1 : secs };
-      results[`${name} warm-up`] = [await load.run(sized(job))];
+      results[`${name} warm-up`] = [
+        await run(`${name} warm-up`, { ...jobs[name]!, seconds: secs }),
+      ];
     }
     for (let r = 0; r < rounds; r++) {
       for (const [name, job] of Object.entries(jobs)) {
         o.log(`relay: round ${r + 1}/${rounds}, ${name}`);
-        const res = await load.run(sized(job));
-        if (res.ok === 0)
-          throw new Error(`relay ${name}: no successful requests (${JSON.stringify(res)})`);
-        results[name] = [...(results[name] ?? []), res];
+        results[name] = [...(results[name] ?? []), await run(name, job)];
       }
     }
   } finally {
@@ -210,12 +215,17 @@ export async function relay(o: SuiteOptions): Promise<Section> {
     await rm(dir, { recursive: true, force: true });
   }
   o.log("relay: breakdown");
-  const s = section(results, rounds, seconds);
+  const s = section(results, rounds, seconds, warmup);
   s.rows.push(...(await relayBreakdown(o.quick)));
   return s;
 }
 
-function section(results: Record<string, LoadResult[]>, rounds: number, seconds: number): Section {
+function section(
+  results: Record<string, LoadResult[]>,
+  rounds: number,
+  seconds: number,
+  warmup: typeof WARMUP,
+): Section {
   const s = (name: string, k: "rps" | "p50" | "p99") => summarize(results[name]!.map((x) => x[k]));
   // Warm-up runs count too: a failed request is a failure whenever it happens.
   const failed = (name: string) =>
@@ -267,7 +277,7 @@ function section(results: Record<string, LoadResult[]>, rounds: number, seconds:
       met: s("fetch 1", "p99").median < 10,
     },
     compare(
-      `deposit, a fresh relay's first ${WARMUP.deposit} s (warm-up; not judged)`,
+      `deposit, a fresh relay's first ${warmup.deposit} s (warm-up; not judged)`,
       "req/s",
       s("deposit warm-up", "rps"),
       s("echo warm-up", "rps"),
@@ -286,7 +296,7 @@ function section(results: Record<string, LoadResult[]>, rounds: number, seconds:
     rows,
     notes: [
       `autocannon from a separate process, ${rounds} round(s) of ${seconds} s per target in alternation (echo, deposit, fetch, fetch with 1 connection); each server in its own process on 127.0.0.1; all share the same 2 cores.`,
-      `Before the timed rounds, each server gets the same load untimed (echo ${WARMUP.echo} s, deposit ${WARMUP.deposit} s, fetch ${WARMUP.fetch} s): a fresh Node process runs interpreted code until V8 tiers it up, and the relay has more code to tier up than the echo. A fresh relay's CPU per deposit falls from about 600 to 200 µs over its first 6 to 10 s of load; the echo settles sooner. The warm-up row keeps the fresh numbers in view.`,
+      `Before the timed rounds, each server gets the same load untimed (echo ${warmup.echo} s, deposit ${warmup.deposit} s, fetch ${warmup.fetch} s): a fresh Node process runs interpreted code until V8 tiers it up, and the relay has more code to tier up than the echo. A fresh relay's CPU per deposit falls from about 600 to 200 µs over its first 6 to 10 s of load; the echo settles sooner. The warm-up row keeps the fresh numbers in view.`,
       "The echo body is the deposit body (`{to, envelope}` with a 1 KiB known-pair envelope); the echo app parses it and answers it back.",
       "Deposit is the whole route (relay/messages.ts): per-IP rate limit kept in the store (one write per event-loop turn), JSON and schema validation, envelope decoding, and the durable store write (quota, insert, Merkle append, and the batch's receipts under one Ed25519 signature) answered only after an fdatasync of SQLite's WAL, which runs off the event loop and is shared by the deposits committed before it.",
       "The breakdown rows time each step of the routes alone, in one process against a SQLite file (ms per call, or per deposit where a step serves a batch); SQLite itself is synchronous, so with 50 connections its statements still hold the event loop while they run.",

@@ -1,14 +1,19 @@
 /**
  * The inbox answer written as bytes (relay/present.ts inboxBody): exactly the UTF-8 of
  * JSON.stringify of the same answer built as objects, for any stored messages, proofs and
- * checkpoint, and valid under the client's schema.
+ * checkpoint (as views at any offset, as rows hand them out), and valid under the client's
+ * schema.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { base64url } from "../../protocol/bytes.js";
 import type { InboxMessage } from "../../protocol/relay-api.js";
 import { InboxResponse } from "../../protocol/relay-api.js";
-import { b, checkpointJson, inboxBody } from "../../relay/present.js";
+import { inboxBody } from "../../relay/present.js";
 import type { StoredCheckpoint, StoredMessage } from "../../relay/storage/types.js";
+
+/** The protocol's own encoder, not the relay's: the oracle shares no code with inboxBody. */
+const b = base64url.encode;
 
 /** One message of the answer as an object, as §13.4 defines it: what inboxBody must write. */
 function messageJson(m: StoredMessage, proof: Uint8Array[]): InboxMessage {
@@ -22,7 +27,19 @@ function messageJson(m: StoredMessage, proof: Uint8Array[]): InboxMessage {
   };
 }
 
-const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+/** Bytes as a view into a larger buffer, at an offset, as rows and proofs hand them out. */
+const bytes = (min: number, max: number) =>
+  fc.tuple(fc.uint8Array({ minLength: min, maxLength: max }), fc.nat({ max: 5 })).map(([a, k]) => {
+    const around = new Uint8Array(k + a.length + 3).fill(0xee);
+    around.set(a, k);
+    return around.subarray(k, k + a.length);
+  });
+const checkpointJson = (c: StoredCheckpoint) => ({
+  size: c.size,
+  root: b(c.root),
+  at: c.at,
+  signature: b(c.signature),
+});
 const time = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const hashes = fc.array(bytes(32, 32), { maxLength: 20 });
 const message: fc.Arbitrary<StoredMessage> = fc.record({
