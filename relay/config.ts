@@ -10,6 +10,11 @@ export interface RelayConfig {
   maxEnvelopeBytes: number;
   /** Most messages returned by one inbox fetch. */
   maxInboxMessages: number;
+  /**
+   * Most envelope bytes in one inbox answer (the first message is always returned): one
+   * small signed request must not make the relay build and hold a huge answer.
+   */
+  maxInboxBytes: number;
   /** Unread messages are deleted after this long. */
   messageTtlMs: number;
   /** Most messages one mailbox may hold. */
@@ -27,6 +32,7 @@ export interface RelayConfig {
 export const DEFAULTS: Omit<RelayConfig, "url"> = {
   maxEnvelopeBytes: MAX_CIPHERTEXT + 2048,
   maxInboxMessages: 100,
+  maxInboxBytes: 4 * 1024 * 1024,
   messageTtlMs: 7 * 24 * 60 * 60 * 1000,
   mailboxQuota: 10_000,
   rateLimit: { windowMs: 60_000, limit: 600 },

@@ -49,7 +49,7 @@ export function inboxRoutes(ctx: RelayContext) {
     );
     const since = intParam(c.req.query("since"), "since", 1, Number.MAX_SAFE_INTEGER, 0);
     const user = c.get("user");
-    const messages = await store.fetch(user.name, limit, now());
+    const messages = await store.fetch(user.name, limit, now(), config.maxInboxBytes);
     // A checkpoint that covers every returned message; `since` never forces a new one.
     const needed = messages.reduce((n, m) => Math.max(n, m.index + 1), 0);
     const checkpoint = await ctx.log.covering(needed, since);

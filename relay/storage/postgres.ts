@@ -127,14 +127,29 @@ export class PostgresStore implements RelayStore {
     return this.#db.tx((tx) => depositManyTx(tx, items, maxPerMailbox, sign, notice));
   }
 
-  async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
+  async fetch(
+    to: string,
+    limit: number,
+    now: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<StoredMessage[]> {
     checkInt(limit, "limit");
     checkInt(now, "now");
+    checkInt(maxBytes, "maxBytes", 1);
+    // The page's running total of envelope sizes, from the lengths alone (octet_length
+    // reads a TOASTed value's size without its bytes); envelopes are read for the rows
+    // kept only: the first, and those within maxBytes.
     const { rows } = await this.#db.use((c) =>
       c.query<MessageRow>(
-        `SELECT * FROM messages WHERE mailbox = $1 AND expires >= $2
-         ORDER BY log_index LIMIT $3`,
-        [to, now, limit],
+        `SELECT m.* FROM (
+           SELECT log_index, octet_length(envelope) AS len,
+                  sum(octet_length(envelope)) OVER (ORDER BY log_index) AS total
+           FROM messages WHERE mailbox = $1 AND expires >= $2
+           ORDER BY log_index LIMIT $3) AS page
+         JOIN messages m ON m.log_index = page.log_index
+         WHERE page.total <= $4 OR page.total = page.len
+         ORDER BY m.log_index`,
+        [to, now, limit, maxBytes],
       ),
     );
     return rows.map(toMessage);

@@ -194,12 +194,26 @@ export class SqliteStore implements RelayStore {
     return this.#write((q) => depositBatch(q, items, maxPerMailbox, sign));
   }
 
-  async fetch(to: string, limit: number, now: number): Promise<StoredMessage[]> {
+  async fetch(
+    to: string,
+    limit: number,
+    now: number,
+    maxBytes = Number.MAX_SAFE_INTEGER,
+  ): Promise<StoredMessage[]> {
     checkInt(limit, "limit");
     checkInt(now, "now");
-    return this.#run((q) =>
-      q.fetch.all({ mailbox: to, now, limit }).map((r) => fetchedMessage(to, r)),
-    );
+    checkInt(maxBytes, "maxBytes", 1);
+    return this.#run((q) => {
+      const out: StoredMessage[] = [];
+      let bytes = 0;
+      // Row by row: the rows past the byte limit are never read.
+      for (const r of q.fetch.iterate({ mailbox: to, now, limit })) {
+        bytes += r[1].length;
+        if (out.length > 0 && bytes > maxBytes) break;
+        out.push(fetchedMessage(to, r));
+      }
+      return out;
+    });
   }
 
   async ack(to: string, ids: Uint8Array[]): Promise<number> {

@@ -106,8 +106,13 @@ export interface RelayStore {
     maxPerMailbox: number,
     sign: SignReceipts,
   ): Promise<DepositResult[]>;
-  /** Messages in a mailbox, oldest (lowest index) first, at most `limit`, unexpired at `now`. */
-  fetch(to: string, limit: number, now: number): Promise<StoredMessage[]>;
+  /**
+   * Messages in a mailbox, oldest (lowest index) first, at most `limit`, unexpired at
+   * `now`, and no more than fit in `maxBytes` bytes of envelopes: the first message is
+   * always returned, and the answer stops before the first one that would pass it
+   * (default: no byte limit).
+   */
+  fetch(to: string, limit: number, now: number, maxBytes?: number): Promise<StoredMessage[]>;
   /** Deletes these ids from this mailbox only; returns how many were deleted. */
   ack(to: string, ids: Uint8Array[]): Promise<number>;
   /** Deletes messages whose `expires` is before `now`; returns how many. */

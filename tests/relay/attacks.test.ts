@@ -332,6 +332,31 @@ describe("size limits, quotas and rate limits", () => {
     expect((await deposit(app, "alice", e3!)).status).toBe(201);
   });
 
+  it("an inbox answer stops at maxInboxBytes of envelopes, the first always; the rest come after an ack", async () => {
+    const [e1, e2, e3] = [
+      await envelopeFor(bob, alice, "1"),
+      await envelopeFor(bob, alice, "2"),
+      await envelopeFor(bob, alice, "3"),
+    ];
+    const { app } = await relayWith([alice, bob], {
+      config: { maxInboxBytes: e1!.length + e2!.length },
+    });
+    for (const e of [e1!, e2!, e3!]) expect((await deposit(app, "alice", e)).status).toBe(201);
+    const page = async () => (await inbox(signedRequest(app, alice, "GET", "/v1/inbox"))).messages;
+    const first = await page();
+    expect(first.map((m) => m.envelope)).toEqual([e1!, e2!].map(base64url.encode));
+    const ack = await signedRequest(app, alice, "POST", "/v1/inbox/ack", {
+      ids: first.map((m) => m.id),
+    });
+    expect(await ack.json()).toEqual({ deleted: 2 });
+    expect((await page()).map((m) => m.envelope)).toEqual([base64url.encode(e3!)]);
+    // A budget below one envelope still returns one message per answer.
+    const tiny = await relayWith([alice, bob], { config: { maxInboxBytes: 1 } });
+    for (const e of [e1!, e2!]) expect((await deposit(tiny.app, "alice", e)).status).toBe(201);
+    const one = await inbox(signedRequest(tiny.app, alice, "GET", "/v1/inbox"));
+    expect(one.messages.map((m) => m.envelope)).toEqual([base64url.encode(e1!)]);
+  });
+
   it("writes over the per-IP rate limit are 429 RATE_LIMITED until the window passes", async () => {
     let clock = Math.floor(Date.now() / 60_000) * 60_000; // the start of a window
     // Registering the two users takes two of the four writes.

@@ -163,6 +163,28 @@ export function storeSuite(name: string, make: () => Promise<RelayStore>): void 
         expect(await store.fetch("bob", 0, NOW)).toEqual([]);
       });
 
+      it("fetches no more envelope bytes than `maxBytes`, but always the first message", async () => {
+        // An expired one first (never counted), and another mailbox's in between.
+        await deposit(message("bob", { envelope: randomBytes(500), expires: NOW + 10 }));
+        for (const n of [100, 200, 300, 50]) {
+          await deposit(message("bob", { envelope: randomBytes(n) }));
+          await deposit(message("alice", { envelope: randomBytes(1000) }));
+        }
+        const sizes = async (maxBytes: number, limit = 10) =>
+          (await store.fetch("bob", limit, NOW + 11, maxBytes)).map((m) => m.envelope.length);
+        expect(await sizes(300)).toEqual([100, 200]);
+        expect(await sizes(299)).toEqual([100]);
+        expect(await sizes(1)).toEqual([100]);
+        // A prefix: the answer stops at the first that does not fit, though 50 would.
+        expect(await sizes(600)).toEqual([100, 200, 300]);
+        expect(await sizes(649)).toEqual([100, 200, 300]);
+        expect(await sizes(650)).toEqual([100, 200, 300, 50]);
+        expect(await sizes(10_000, 2)).toEqual([100, 200]);
+        expect(await store.fetch("carol", 10, NOW, 1)).toEqual([]);
+        await expect(store.fetch("bob", 10, NOW, 0)).rejects.toThrow(RangeError);
+        await expect(store.fetch("bob", 10, NOW, 1.5)).rejects.toThrow(TypeError);
+      });
+
       it("hides messages whose expiry is before now", async () => {
         await deposit(message("bob", { expires: NOW + 10 }));
         await deposit(message("bob", { expires: NOW + 20 }));
