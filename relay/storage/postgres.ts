@@ -225,6 +225,8 @@ export class PostgresStore implements RelayStore {
         [cp.size, cp.root, cp.at, cp.signature],
       ),
     );
+    // Never the latest: it is at least this size, whether or not this one was stored.
+    await this.#db.use((c) => c.query("DELETE FROM checkpoints WHERE size < $1", [cp.size]));
   }
 
   async useNonce(key: string, expires: number, now: number): Promise<boolean> {

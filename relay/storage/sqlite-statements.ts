@@ -51,6 +51,8 @@ export function prepareStatements(db: Database.Database) {
        SELECT @size, @root, @at, @signature
        WHERE @size > (SELECT coalesce(max(size), -1) FROM checkpoints)`,
     ),
+    // Never the latest: it is at least @size, whether or not this one was stored.
+    pruneCheckpoints: s("DELETE FROM checkpoints WHERE size < @size"),
 
     useNonce: s(
       `INSERT INTO nonces (key, expires) VALUES (@key, @expires)

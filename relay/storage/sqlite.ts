@@ -295,9 +295,10 @@ export class SqliteStore implements RelayStore {
   async putCheckpoint(c: StoredCheckpoint): Promise<void> {
     checkInt(c.size, "size");
     checkInt(c.at, "at");
-    await this.#write((q) =>
-      q.putCheckpoint.run({ size: c.size, root: c.root, at: c.at, signature: c.signature }),
-    );
+    await this.#write((q) => {
+      q.putCheckpoint.run({ size: c.size, root: c.root, at: c.at, signature: c.signature });
+      q.pruneCheckpoints.run({ size: c.size });
+    });
   }
 
   async useNonce(key: string, expires: number, now: number): Promise<boolean> {

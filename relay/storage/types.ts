@@ -133,7 +133,10 @@ export interface RelayStore {
   /** `node` for many at once (one query where the backend allows), in the same order. */
   nodes(keys: { level: number; index: number }[]): Promise<Uint8Array[]>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
-  /** Stores a checkpoint; one with a size not above the latest is ignored. */
+  /**
+   * Stores a checkpoint and deletes the smaller ones (only the latest is ever handed out);
+   * one with a size not above the latest is ignored.
+   */
   putCheckpoint(c: StoredCheckpoint): Promise<void>;
 
   /** Records a request nonce until `expires`; false if it was already recorded (a replay). */

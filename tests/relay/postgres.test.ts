@@ -61,6 +61,20 @@ describe.skipIf(skip)("PostgreSQL", () => {
       for (const s of opened) expect(await s.logSize()).toBe(1);
     });
 
+    it("keeps only the latest checkpoint", async () => {
+      const schema = schemaName();
+      const store = await open(schemaUrl(schema));
+      const cp = (size: number) => ({
+        size,
+        root: new Uint8Array(32),
+        at: NOW + size,
+        signature: new Uint8Array(64),
+      });
+      for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(cp(size));
+      const { rows } = await pgAdmin().query(`SELECT size FROM ${ident(schema)}.checkpoints`);
+      expect(rows.map((r) => Number(r.size))).toEqual([8]);
+    });
+
     it("refuses a schema written by newer code, and leaves it untouched", async () => {
       const schema = schemaName();
       await (await open(schemaUrl(schema))).close();

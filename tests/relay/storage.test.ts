@@ -76,6 +76,23 @@ describe("SqliteStore", () => {
     await store.close();
   });
 
+  it("keeps only the latest checkpoint on disk", async () => {
+    const file = join(tempDir(), "relay.db");
+    const store = SqliteStore.open(file);
+    const cp = (size: number) => ({
+      size,
+      root: new Uint8Array(32),
+      at: NOW + size,
+      signature: new Uint8Array(64),
+    });
+    for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(cp(size));
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    const sizes = db.prepare<[], { size: number }>("SELECT size FROM checkpoints").all();
+    db.close();
+    expect(sizes.map((r) => r.size)).toEqual([8]);
+  });
+
   it("puts a file database in WAL mode at the current schema version", async () => {
     const file = join(tempDir(), "relay.db");
     await SqliteStore.open(file).close();
