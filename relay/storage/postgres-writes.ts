@@ -106,7 +106,12 @@ export async function depositTx(
     [m.to, m.id, m.at],
   );
   const found = rows[0]!;
-  if (found.id !== null) return { status: "duplicate", message: toMessage(found) };
+  if (found.id !== null && found.expires >= m.at)
+    return { status: "duplicate", message: toMessage(found) };
+  // An expired copy that `expire` has not swept yet is gone for the protocol (§13.4):
+  // this deposit stores the message again, as a new one.
+  if (found.id !== null)
+    await tx.query("DELETE FROM messages WHERE mailbox = $1 AND id = $2", [m.to, m.id]);
   if (found.held >= maxPerMailbox) return { status: "quota" };
   const index = n;
   // Delivered to the listeners on commit only: never a message they cannot fetch yet.
@@ -188,11 +193,22 @@ export async function depositManyTx(
     for (const c of counts) exact.set(`${c.at}:${c.mailbox}`, c.n);
   }
   const key = (to: string, id: Uint8Array) => `${to}:${Buffer.from(id).toString("hex")}`;
-  const seen = new Map(rows.map((r) => [key(r.mailbox, r.id), toMessage(r)]));
+  const existing = new Map(rows.map((r) => [key(r.mailbox, r.id), toMessage(r)]));
+  /** Stored by this batch: a repeat is a duplicate of the first. */
+  const seen = new Map<string, StoredMessage>();
+  /** Expired copies not swept yet: gone for the protocol (§13.4), deleted before the insert. */
+  const gone: StoredMessage[] = [];
   const stored: StoredMessage[] = [];
   const results = items.map(({ message: m }): DepositResult => {
-    const earlier = seen.get(key(m.to, m.id));
-    if (earlier) return { status: "duplicate", message: earlier };
+    const k = key(m.to, m.id);
+    const repeat = seen.get(k);
+    if (repeat) return { status: "duplicate", message: repeat };
+    const old = existing.get(k);
+    if (old && old.expires >= m.at) return { status: "duplicate", message: old };
+    if (old) {
+      gone.push(old);
+      existing.delete(k);
+    }
     const held = exact.get(`${m.at}:${m.to}`);
     const mine = stored.filter((x) => x.to === m.to);
     const count =
@@ -216,6 +232,12 @@ export async function depositManyTx(
   const payloads = stored.map((m) =>
     noticePayload(notice.origin, { to: m.to, id: m.id, index: m.index }),
   );
+  if (gone.length > 0)
+    await tx.query(
+      `DELETE FROM messages WHERE (mailbox, id) IN
+         (SELECT * FROM unnest($1::text[], $2::bytea[]))`,
+      [gone.map((m) => m.to), gone.map((m) => m.id)],
+    );
   await tx.query(
     `${APPEND}, msg AS (
       INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)

@@ -50,7 +50,11 @@ export function depositBatch(
     const mine = batched.get(key);
     if (mine) return { status: "duplicate", message: mine };
     const existing = q.message.get({ mailbox: m.to, id: m.id });
-    if (existing) return { status: "duplicate", message: toMessage(existing) };
+    if (existing && existing.expires >= m.at)
+      return { status: "duplicate", message: toMessage(existing) };
+    // An expired copy that `expire` has not swept yet is gone for the protocol (§13.4):
+    // this deposit stores the message again, as a new one.
+    if (existing) q.ack.run({ mailbox: m.to, id: m.id });
     let count = held.get(m.to);
     if (count?.at !== m.at) {
       // Messages stored earlier in this batch are not in the table yet: count them too.

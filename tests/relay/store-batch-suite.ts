@@ -79,6 +79,19 @@ export function batchSuite(name: string, make: () => Promise<RelayStore>): void 
       await expectLog(store, leaves);
     });
 
+    it("stores again an id whose stored copy expired (not swept yet), once per batch", async () => {
+      const old = message("bob", { expires: NOW + 10 });
+      await depositMany([item(old)]);
+      const fresh = { ...message("bob"), id: old.id, at: NOW + 11 };
+      const rs = await depositMany([item(fresh), item({ ...fresh, envelope: randomBytes(8) })]);
+      expect(rs).toEqual([
+        { status: "stored", message: { ...fresh, index: 1 } },
+        { status: "duplicate", message: { ...fresh, index: 1 } },
+      ]);
+      expect(await store.fetch("bob", 10, NOW)).toEqual([{ ...fresh, index: 1 }]);
+      await expectLog(store, leaves);
+    });
+
     it("counts earlier items of the batch against the quota, per mailbox", async () => {
       await depositMany([item(message("bob"))], 3);
       const rs = await depositMany(

@@ -185,6 +185,22 @@ export function storeSuite(name: string, make: () => Promise<RelayStore>): void 
         await expect(store.fetch("bob", 10, NOW, 1.5)).rejects.toThrow(TypeError);
       });
 
+      it("stores again, as a new message, an id whose stored copy has expired but is not swept yet", async () => {
+        const a = message("bob", { expires: NOW + 10 });
+        await deposit(a);
+        // At its expiry it is still in the mailbox: a duplicate.
+        const early = { ...message("bob"), id: a.id, at: NOW + 10 };
+        expect(await deposit(early)).toEqual({ status: "duplicate", message: { ...a, index: 0 } });
+        const again = { ...message("bob"), id: a.id, at: NOW + 11, expires: NOW + 11 + DAY };
+        expect(await deposit(again)).toEqual({ status: "stored", message: { ...again, index: 1 } });
+        expect(await store.fetch("bob", 10, NOW + 11)).toEqual([{ ...again, index: 1 }]);
+        expect(await deposit(again)).toEqual({
+          status: "duplicate",
+          message: { ...again, index: 1 },
+        });
+        await expectLog(store, leaves);
+      });
+
       it("hides messages whose expiry is before now", async () => {
         await deposit(message("bob", { expires: NOW + 10 }));
         await deposit(message("bob", { expires: NOW + 20 }));
