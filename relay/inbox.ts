@@ -78,22 +78,32 @@ export function inboxRoutes(ctx: RelayContext) {
     // Hono answers HEAD with this GET handler and drops the body unread: a stream opened
     // here would never see an abort, and its subscription would leak.
     if (c.req.method === "HEAD") return c.body(null, 200, { "content-type": "text/event-stream" });
-    return streamSSE(c, async (stream) => {
-      const queue: string[] = [];
-      let wake: (() => void) | undefined;
-      const unsubscribe = ctx.events.subscribe(name, (e) => {
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    /** A newer stream of this mailbox took this one's place (events.ts). */
+    let evicted = false;
+    const unsubscribe = ctx.events.subscribe(
+      name,
+      (e) => {
         // Events only say "fetch now": a reader that does not keep up loses nothing by
         // getting fewer of them, and the queue stays bounded.
         if (queue.length < MAX_QUEUED_EVENTS) queue.push(JSON.stringify(e));
         wake?.();
-      });
+      },
+      () => {
+        evicted = true;
+        wake?.();
+      },
+    );
+    if (!unsubscribe) return relayFail("UNAVAILABLE", "too many event streams: retry later");
+    return streamSSE(c, async (stream) => {
       stream.onAbort(() => {
         unsubscribe();
         wake?.();
       });
       try {
         await stream.writeSSE({ event: "ready", data: "{}" });
-        while (!stream.aborted) {
+        while (!stream.aborted && !evicted) {
           while (queue.length > 0)
             await stream.writeSSE({ event: "message", data: queue.shift()! });
           await new Promise<void>((resolve) => {
@@ -105,7 +115,8 @@ export function inboxRoutes(ctx: RelayContext) {
             };
           });
           wake = undefined;
-          if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");
+          if (queue.length === 0 && !stream.aborted && !evicted)
+            await stream.write(": heartbeat\n\n");
         }
       } finally {
         unsubscribe();

@@ -21,6 +21,7 @@ import {
   receiptBody,
 } from "../../protocol/relay-api.js";
 import { verifyHybrid } from "../../protocol/sign.js";
+import { EventHub } from "../../relay/events.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import {
   checkpointVerifies,
@@ -512,6 +513,39 @@ describe("GET /v1/inbox/events", () => {
     await expect.poll(() => ctx.events.subscribers).toBe(0);
     // A pending 15 s heartbeat would hold a stopping relay's event loop open.
     await expect.poll(timers).toBeLessThanOrEqual(before);
+  });
+
+  it("a mailbox keeps its newest streams (one more closes the oldest), and the process a bounded number", async () => {
+    const events = new EventHub({ perMailbox: 2, total: 3 });
+    const { app, ctx } = await relayWith([alice, bob], { events });
+    const open = async (u: TestUser) => {
+      const res = await signedRequest(app, u, "GET", "/v1/inbox/events");
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      await readUntil(reader, (t) => t.includes("event: ready"));
+      return reader;
+    };
+    /** Resolves once the stream has ended (the relay closed it). */
+    const ended = async (reader: ReadableStreamDefaultReader<Uint8Array>) => {
+      for (;;) if ((await reader.read()).done) return true;
+    };
+    const a1 = await open(alice);
+    const a2 = await open(alice);
+    const a3 = await open(alice);
+    expect(await ended(a1)).toBe(true);
+    expect(ctx.events.subscribers).toBe(2);
+    const b1 = await open(bob);
+    expect(ctx.events.subscribers).toBe(3);
+    await expectError(signedRequest(app, bob, "GET", "/v1/inbox/events"), 503, "UNAVAILABLE");
+    // A mailbox at its own limit still gets a new stream: it takes its oldest's place.
+    const a4 = await open(alice);
+    expect(await ended(a2)).toBe(true);
+    expect(ctx.events.subscribers).toBe(3);
+    // The streams that stayed open still get their events.
+    expect((await deposit(app, "alice", await envelopeFor(bob, alice))).status).toBe(201);
+    for (const r of [a3, a4]) await readUntil(r, (t) => t.includes("event: message"));
+    for (const r of [a3, a4, b1]) await r.cancel();
+    await expect.poll(() => ctx.events.subscribers).toBe(0);
   });
 
   it("a HEAD request opens no stream and leaves no subscriber behind", async () => {

@@ -57,7 +57,7 @@ export async function makeRelay(
     config?: Partial<RelayConfig>;
     now?: () => number;
     store?: (base: SqliteStore) => RelayStore;
-  } & Pick<RelayDeps, "logger"> = {},
+  } & Pick<RelayDeps, "logger" | "events"> = {},
 ): Promise<TestRelay> {
   const base = SqliteStore.open(":memory:");
   const store = opts.store ? opts.store(base) : base;
@@ -67,6 +67,7 @@ export async function makeRelay(
   const deps: RelayDeps = { store, signer, config };
   if (opts.now) deps.now = opts.now;
   if (opts.logger) deps.logger = opts.logger;
+  if (opts.events) deps.events = opts.events;
   return { ...createApp(deps), store, signer, config };
 }
 
