@@ -13,6 +13,18 @@ export interface Sender {
   id?: string;
   url?: string;
   tab?: unknown;
+  /** 0 for a tab's top document; another number for a frame inside it. */
+  frameId?: number;
+}
+
+/**
+ * True for a frame inside a tab's page (our decrypt and compose frames in a web page),
+ * false for the popup and for our pages in a tab or window of their own (the chooser).
+ * The page around such a frame can reload it at will (by moving its host element), so
+ * what the frame asks on loading is no sign of the user.
+ */
+export function inPage(sender: Sender): boolean {
+  return sender.tab !== undefined && sender.frameId !== 0;
 }
 
 /**

@@ -4,8 +4,9 @@ import { onAlarm } from "../../../extension/background/alarms.js";
 import { IdbStorage } from "../../../extension/background/idb-storage.js";
 import { AUTO_LOCK_ALARM, Session } from "../../../extension/background/session.js";
 import { DEFAULT_RELAY } from "../../../extension/background/settings.js";
+import type { Sender } from "../../../extension/background/trust.js";
 import { ProtocolError } from "../../../protocol/errors.js";
-import { FakeBrowser } from "./fake-browser.js";
+import { FakeBrowser, frame, popup } from "./fake-browser.js";
 import { kdf, offline, PASSWORD, worker } from "./worker.js";
 
 const code = (c: string) => (e: unknown) => ProtocolError.is(e, c as never);
@@ -126,6 +127,29 @@ describe("session: worker restarts and auto-lock", () => {
     // A worker started after the auto-lock cannot resume either.
     const again = await worker({ browser: w.browser, db: w.db });
     expect(await again.call({ type: "state" })).toEqual({ status: "locked" });
+  });
+
+  it("what a frame in a page asks on loading never pushes the auto-lock back", async () => {
+    // A page can reload our decrypt and compose frames at will by moving their hosts.
+    const w = await worker();
+    await w.call({ type: "createAccount", relay: DEFAULT_RELAY, name: "gil", password: PASSWORD });
+    const inPage = { ...frame, frameId: 3 };
+    const chooser = { ...popup, tab: { id: 9 }, frameId: 0 };
+    const pushed = async (req: Parameters<typeof w.ask>[0], sender: Sender) => {
+      w.browser.alarmsSet.clear();
+      await w.ask(req, sender);
+      return w.browser.alarmsSet.has(AUTO_LOCK_ALARM);
+    };
+    expect(await pushed({ type: "state" }, inPage)).toBe(false);
+    expect(await pushed({ type: "contacts" }, inPage)).toBe(false);
+    expect(await pushed({ type: "insertion", id: "x".repeat(16) }, inPage)).toBe(false);
+    // A frame whose place the browser did not report counts as in a page.
+    expect(await pushed({ type: "contacts" }, frame)).toBe(false);
+    // The popup, and our pages in a window of their own, are the user.
+    expect(await pushed({ type: "contacts" }, popup)).toBe(true);
+    expect(await pushed({ type: "contacts" }, chooser)).toBe(true);
+    // A request that fails is no activity, even from the popup.
+    expect(await pushed({ type: "contact", address: "nobody@127.0.0.1:8787" }, popup)).toBe(false);
   });
 
   it("the auto-lock also works on a worker that has not resumed yet", async () => {
