@@ -175,7 +175,10 @@ export function openComposeFrame(url: string, title: string): boolean {
   const box = t.el.getBoundingClientRect();
   const width = Math.min(440, document.documentElement.clientWidth - 16);
   const left = Math.max(8, Math.min(box.left, document.documentElement.clientWidth - width - 8));
-  const host = document.createElement("secure-msg-compose");
+  // A plain element, never a custom-element name a page could define first and so reach
+  // the closed shadow root through the element's internals.
+  const host = document.createElement("div");
+  host.setAttribute("data-secure-msg", "compose");
   host.setAttribute(
     "style",
     "all: initial; position: absolute; z-index: 2147483647; display: block; " +

@@ -19,7 +19,12 @@
 import { findArmor } from "../../protocol/armor.js";
 import { BEGIN_MARK, type Lines, splitArmor } from "./split-armor.js";
 
-const HOST_TAG = "secure-msg-decrypt";
+/**
+ * The control's host: a plain `span` marked by an attribute. Never a custom-element name:
+ * a page could define that name first and, through the element's internals, reach the
+ * closed shadow root (the button, the frame's URL).
+ */
+const HOST_ATTRIBUTE = "data-secure-msg";
 const FRAME = "extension/frames/decrypt.html";
 /** Where armor is text, not page content we may add controls to. */
 const SKIP = new Set(["SCRIPT", "STYLE", "NOSCRIPT", "TEXTAREA", "TEMPLATE", "TITLE"]);
@@ -36,7 +41,8 @@ function skipped(node: Text): boolean {
 }
 
 function makeControl(armorText: string): HTMLElement {
-  const host = document.createElement(HOST_TAG);
+  const host = document.createElement("span");
+  host.setAttribute(HOST_ATTRIBUTE, "decrypt");
   hosts.add(host);
   // Inline-block, so the button fills the host until the frame replaces it.
   host.setAttribute("style", "all: initial; display: inline-block; margin: 4px 0;");

@@ -90,13 +90,13 @@ describe.skipIf(browserMissing())("in-page Decrypt control (Chromium)", () => {
   it("decrypts in the frame; the host page never holds the plaintext", async () => {
     const page = await browser.context.newPage();
     await page.goto(pageUrl);
-    const controls = page.locator("secure-msg-decrypt");
+    const controls = page.locator("[data-secure-msg=decrypt]");
     await controls.first().waitFor({ timeout: 10_000 });
     expect(await controls.count()).toBe(2);
 
     // The host's shadow root is closed: the page (and locators) cannot see inside it.
     expect(
-      await page.evaluate(() => document.querySelector("secure-msg-decrypt")?.shadowRoot),
+      await page.evaluate(() => document.querySelector("[data-secure-msg=decrypt]")?.shadowRoot),
     ).toBe(null);
     expect(await page.getByRole("button", { name: "Decrypt" }).count()).toBe(0);
 
@@ -127,7 +127,7 @@ describe.skipIf(browserMissing())("in-page Decrypt control (Chromium)", () => {
   it("adds a control to armor the page inserts later (MutationObserver)", async () => {
     const page = await browser.context.newPage();
     await page.goto(pageUrl);
-    const controls = page.locator("secure-msg-decrypt");
+    const controls = page.locator("[data-secure-msg=decrypt]");
     await controls.nth(1).waitFor({ timeout: 10_000 });
     await page.evaluate((text) => {
       const div = document.createElement("div");

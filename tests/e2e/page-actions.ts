@@ -79,7 +79,7 @@ export async function decryptFrame(
  * steps first and the click retried if no frame appears.
  */
 export async function clickControl(page: Page, extensionId: string, n: number): Promise<Frame> {
-  const host = page.locator("secure-msg-decrypt").nth(n);
+  const host = page.locator("[data-secure-msg=decrypt]").nth(n);
   for (let attempt = 0; attempt < 3; attempt++) {
     await host.scrollIntoViewIfNeeded();
     const box = await host.boundingBox();

@@ -303,7 +303,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     await frame.getByLabel("Message").pressSequentially(COMPOSED, { timeout: 15_000 });
     await frame.getByLabel("To").selectOption({ label: "bob" });
     await frame.getByRole("button", { name: "Encrypt and insert" }).click();
-    await page.locator("secure-msg-compose").waitFor({ state: "detached", timeout: 15_000 });
+    await page.locator("[data-secure-msg=compose]").waitFor({ state: "detached", timeout: 15_000 });
 
     const value = await page.locator("#ta").inputValue();
     expect(value).toMatch(
@@ -318,7 +318,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
 
   it("adds Decrypt controls to blocks split by <br> and by <div> lines", async () => {
     const page = await open("/split");
-    const controls = page.locator("secure-msg-decrypt");
+    const controls = page.locator("[data-secure-msg=decrypt]");
     await controls.nth(1).waitFor({ timeout: 10_000 });
     expect(await controls.count()).toBe(2);
     for (const [n, text] of ["split by br", "a div per line"].entries()) {
@@ -344,7 +344,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
     expect(await popup.getByText("not allowed by the browser").count()).toBe(0);
 
     const watched = await open("/watched", "127.0.0.2");
-    await watched.locator("secure-msg-decrypt").waitFor({ timeout: 10_000 });
+    await watched.locator("[data-secure-msg=decrypt]").waitFor({ timeout: 10_000 });
     await watched.close();
 
     await popup.getByRole("button", { name: "Remove http://127.0.0.2" }).click();
@@ -353,7 +353,7 @@ describe.skipIf(browserMissing())("page integration (Chromium)", () => {
       .waitFor({ state: "detached" });
     const after = await open("/watched", "127.0.0.2");
     await after.waitForTimeout(1000);
-    expect(await after.locator("secure-msg-decrypt").count()).toBe(0);
+    expect(await after.locator("[data-secure-msg=decrypt]").count()).toBe(0);
     await after.close();
     await popup.close();
   }, 60_000);

@@ -174,7 +174,7 @@ describe.skipIf(browserMissing())("a selection from alice's page, read on bob's 
       pages.set("/inbox", readerPage(block));
       const inbox = await bob.context.newPage();
       await inbox.goto(`${base}/inbox`);
-      const control = inbox.locator("secure-msg-decrypt");
+      const control = inbox.locator("[data-secure-msg=decrypt]");
       await control.first().waitFor({ timeout: QUICK });
       expect(await control.count()).toBe(1);
       const frame = await clickControl(inbox, bob.extensionId, 0);

@@ -239,7 +239,7 @@ describe("Secure compose…", () => {
     const ta = select("ta", 0, 0);
     ta.value = "";
     await w.ctx.insertions?.start("compose", 7, 0);
-    const host = document.querySelector("secure-msg-compose");
+    const host = document.querySelector("[data-secure-msg=compose]");
     expect(host).not.toBe(null);
     // The frame is in a closed shadow root: the page cannot reach it or its URL.
     expect(host?.shadowRoot).toBe(null);
@@ -250,7 +250,7 @@ describe("Secure compose…", () => {
 
     await w.call({ type: "composeInsert", id, to: "bob", text: "typed in the frame" }, frame);
     expect((await bob.decrypt(ta.value)).text).toBe("typed in the frame");
-    expect(document.querySelector("secure-msg-compose")).toBe(null);
+    expect(document.querySelector("[data-secure-msg=compose]")).toBe(null);
   });
 
   it("Cancel removes the frame and leaves the field alone", async () => {
@@ -259,7 +259,7 @@ describe("Secure compose…", () => {
     const stored = w.browser.storage.session.data.get("insertions") as Record<string, unknown>;
     const id = Object.keys(stored)[0] ?? "";
     await w.call({ type: "cancelInsertion", id }, frame);
-    expect(document.querySelector("secure-msg-compose")).toBe(null);
+    expect(document.querySelector("[data-secure-msg=compose]")).toBe(null);
     expect(ta.value).toBe(`Dear Bob, ${SECRET} Regards`);
     const r = await w.ask({ type: "composeInsert", id, to: "bob", text: "late" }, frame);
     expect(r).toMatchObject({ ok: false, error: { code: "UNKNOWN_INSERTION" } });

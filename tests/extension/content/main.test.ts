@@ -16,7 +16,7 @@ it("is not switched off by a page element named like its load flag (DOM clobberi
   const clobber = document.getElementById("__secureMsgContent");
   (globalThis as Record<string, unknown>).__secureMsgContent = clobber;
   await import("../../../extension/content/main.js");
-  expect(document.querySelector("secure-msg-decrypt")).not.toBe(null);
+  expect(document.querySelector("[data-secure-msg=decrypt]")).not.toBe(null);
 });
 
 it("reads each container once per flush when a page adds thousands of BEGIN lines", async () => {
@@ -37,5 +37,5 @@ it("reads each container once per flush when a page adds thousands of BEGIN line
   }
   await new Promise((r) => setTimeout(r, 300)); // the flush (250 ms) runs first
   expect(performance.now() - started).toBeLessThan(8_000);
-  expect(box.querySelector("secure-msg-decrypt")).toBe(null);
+  expect(box.querySelector("[data-secure-msg=decrypt]")).toBe(null);
 }, 60_000);
