@@ -9,22 +9,19 @@
  * Each server first gets untimed load of the same kind (a warm-up, reported apart), then
  * the timed targets run in alternation, echo, deposit, fetch, echo, …
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { createAccount } from "../protocol/account.js";
 import { base64url } from "../protocol/bytes.js";
 import { RelayClient } from "../protocol/relay-client.js";
 import { seal, session } from "./parties.js";
 import { relayBreakdown } from "./relay-breakdown.js";
 import type { LoadJob, LoadResult } from "./relay-load.js";
+import { loader, server } from "./relay-processes.js";
 import { compare, type Row, type Section, type SuiteOptions, single } from "./report.js";
 import { summarize } from "./stats.js";
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
 const CONNECTIONS = 50;
 const INBOX = 50;
 const MAILBOXES = 20;
@@ -37,68 +34,6 @@ const MAILBOXES = 20;
  * than what its route costs. The warm-up runs are reported in rows of their own.
  */
 const WARMUP = { echo: 4, deposit: 4, fetch: 2 };
-
-/** Runs a bench TypeScript file in a new Node process (through tsx, as `npm run bench` does). */
-export function spawnTs(file: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", join(HERE, file), ...args], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  // Never leave a server behind, whatever happens to this process.
-  const kill = () => child.kill("SIGKILL");
-  process.once("exit", kill);
-  child.once("exit", () => process.off("exit", kill));
-  return child;
-}
-
-async function firstLine(child: ChildProcess): Promise<string> {
-  const lines = createInterface({ input: child.stdout! });
-  const exited = new Promise<never>((_, reject) =>
-    child.once("exit", (code) =>
-      reject(new Error(`${child.spawnargs.slice(3).join(" ")} exited with ${code}`)),
-    ),
-  );
-  try {
-    return await Promise.race([
-      new Promise<string>((resolve) => lines.once("line", resolve)),
-      exited,
-    ]);
-  } finally {
-    lines.close();
-  }
-}
-
-async function server(args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawnTs("relay-server.ts", args);
-  const { url } = JSON.parse(await firstLine(child)) as { url: string };
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        const force = setTimeout(() => child.kill("SIGKILL"), 5000);
-        child.once("exit", () => {
-          clearTimeout(force);
-          resolve();
-        });
-        child.kill("SIGTERM");
-      }),
-  };
-}
-
-/** The load process (relay-load.ts): one job in, one result out. */
-function loader() {
-  const child = spawnTs("relay-load.ts", []);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  return {
-    async run(job: LoadJob): Promise<LoadResult> {
-      child.stdin!.write(`${JSON.stringify(job)}\n`);
-      const line = await lines.next();
-      if (line.done) throw new Error("the load process exited");
-      return JSON.parse(line.value) as LoadResult;
-    },
-    stop: () => child.stdin!.end(),
-  };
-}
 
 /** Users at the relay: mailboxes for deposits, and a reader whose inbox holds 50 messages. */
 async function populate(url: string, mailboxes: number) {
