@@ -13,7 +13,7 @@ import {
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
 import * as backup from "./backup.js";
-import { equal, toHex } from "./bytes.js";
+import { equal, toHex, wipe } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
@@ -139,9 +139,16 @@ export class Client {
     return this.serial(() => backup.exportBackup(this.records, password, this.now(), kdf));
   }
 
+  /**
+   * Wipes the keys from memory: the DEK, the signing keys, and the account's identity
+   * seed and prekey secrets (which would otherwise stay until collected). This object is
+   * of no further use; a later unlock opens a new Client. Writes fail once the DEK is
+   * gone, so nothing wiped can reach the storage.
+   */
   lock(): void {
     this.keystore.lock();
     this.signer.wipe();
+    wipe(this.account.identitySeed, ...this.account.prekeys.map((p) => p.seed));
   }
 
   async changePassword(oldPassword: string, newPassword: string, kdf?: KdfParams): Promise<void> {

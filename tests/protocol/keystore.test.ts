@@ -109,6 +109,22 @@ describe("keystore", () => {
     await expect(Keystore.create(store, "pw", kdf)).rejects.toSatisfy(code("ACCOUNT_EXISTS"));
   });
 
+  it("lock wipes the identity seed and prekey secrets in memory, and nothing of it is stored", async () => {
+    const store = new MemoryStorage();
+    const alice = await Client.create(
+      store,
+      { name: "alice", password: "alice-password-1" },
+      { kdf },
+    );
+    const account = (alice as unknown as { account: AccountRecord }).account;
+    const secrets = [account.identitySeed, ...account.prekeys.map((p) => p.seed)];
+    expect(secrets.every((b) => b.some((x) => x !== 0))).toBe(true);
+    alice.lock();
+    for (const b of secrets) expect(b.every((x) => x === 0)).toBe(true);
+    const again = await Client.open(store, "alice-password-1");
+    expect(again.fingerprint).toBe(alice.fingerprint);
+  });
+
   it("resumes from an exported DEK, and refuses a DEK of another store", async () => {
     const store = new MemoryStorage();
     const alice = await Client.create(
