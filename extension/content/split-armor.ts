@@ -79,6 +79,24 @@ export function lineText(root: Element): string {
 /** The blocks already given a control, per container, so a re-scan adds none twice. */
 const handled = new WeakMap<Element, Set<string>>();
 
+/**
+ * The blocks (in order of `start`, as `blocksIn` gives them) that start in [from, to): a
+ * binary search, so a container with many blocks costs a page log(n) per BEGIN line,
+ * not n (a page of tens of thousands of small blocks would otherwise freeze the tab).
+ */
+function startingIn<B extends { start: number }>(blocks: B[], from: number, to: number): B[] {
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (blocks[mid]!.start < from) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: B[] = [];
+  for (let i = lo; i < blocks.length && blocks[i]!.start < to; i++) out.push(blocks[i]!);
+  return out;
+}
+
 /** Where each MESSAGE block starts in a text read by `lineText`, and its canonical armor. */
 function blocksIn(lines: string): { start: number; armor: string }[] {
   // Same length: offsets into `lines` stay valid.
@@ -127,8 +145,7 @@ export function splitArmor(
     if (from === undefined) return null;
     if (!lines.text.includes(END_MARK)) continue;
     lines.blocks ??= blocksIn(lines.text);
-    const to = from + node.data.length;
-    const mine = lines.blocks.filter((b) => b.start >= from && b.start < to);
+    const mine = startingIn(lines.blocks, from, from + node.data.length);
     // This node's block is not whole here: look further up.
     if (mine.length === 0) continue;
     const done = handled.get(el) ?? new Set<string>();

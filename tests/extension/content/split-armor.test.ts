@@ -68,6 +68,24 @@ describe("splitArmor", () => {
     expect(dearmor(found?.armor ?? "").data).toEqual(dearmor(block).data);
   });
 
+  it("gives each of many blocks split by <br> in one container its own armor, once", () => {
+    // Distinct small blocks, each split over its lines, all in one container: every
+    // BEGIN line finds its own block (binary search by offset), and only once.
+    const many = Array.from({ length: 400 }, (_, i) =>
+      armor("MESSAGE", Uint8Array.of(i & 0xff, i >> 8, 1, 2, 3, 4)).trimEnd(),
+    );
+    document.body.innerHTML = `<div id="c">${many.map((b) => b.split("\n").join("<br>")).join("<br>")}</div>`;
+    const begins: Text[] = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode())
+      if ((n as Text).data.includes(BEGIN_MARK)) begins.push(n as Text);
+    expect(begins).toHaveLength(many.length);
+    const cache = new Map<Element, Lines>();
+    const found = begins.map((n) => splitArmor(n, () => false, cache)?.armor);
+    expect(found).toEqual(many);
+    expect(begins.map((n) => splitArmor(n, () => false, cache))).toEqual(many.map(() => null));
+  });
+
   it("stops at elements where no control may go", () => {
     document.body.innerHTML = `<div contenteditable="true" id="c">${lines.join("<br>")}</div>`;
     const found = splitArmor(beginNode(document.body), (el) => el.id === "c");
