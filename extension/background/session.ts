@@ -10,6 +10,7 @@ import { Client, type ClientOptions } from "../../protocol/client.js";
 import { fail, ProtocolError } from "../../protocol/errors.js";
 import { Keystore } from "../../protocol/keystore.js";
 import type { StorageAdapter } from "../../protocol/storage.js";
+import { DEK_KEY } from "../shared/lock-signal.js";
 import type { Settings, State, UnlockedState } from "../shared/messages.js";
 import { replacing } from "./backup.js";
 import type { BrowserApi } from "./browser.js";
@@ -18,7 +19,6 @@ import { ReadMarks } from "./read-marks.js";
 import { loadSettings, saveSettings } from "./settings.js";
 
 export const AUTO_LOCK_ALARM = "auto-lock";
-const DEK_KEY = "dek";
 
 export function unlockedState(c: Client): UnlockedState {
   return {

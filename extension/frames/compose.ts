@@ -6,6 +6,7 @@
  * When the account is locked, it offers the popup (in a window) to unlock, and waits.
  */
 import type { Contact } from "../../protocol/contacts.js";
+import { onLock } from "../shared/lock-signal.js";
 import { sendRequest } from "../shared/messages.js";
 import { codeOf, contactLabel, el, insertionId, problemText } from "./ui.js";
 
@@ -108,7 +109,22 @@ function form(contacts: Contact[], singleLine: boolean): void {
   });
   show(f);
   text.focus();
+  current = { text, again: () => form(contacts, singleLine) };
+  // A lock takes the draft off the screen; after an unlock the form comes back, empty.
+  if (!watching)
+    onLock(() => {
+      if (!current) return;
+      const { again } = current;
+      current.text.value = "";
+      current = undefined;
+      void waitForUnlock().then(again);
+    });
+  watching = true;
 }
+
+/** The form on screen (its draft), for a lock to clear. */
+let current: { text: HTMLTextAreaElement; again: () => void } | undefined;
+let watching = false;
 
 async function main(): Promise<void> {
   document.addEventListener("keydown", (e) => {

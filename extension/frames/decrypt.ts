@@ -4,6 +4,7 @@
  * (ciphertext) comes in the URL fragment; this extension page asks the worker to decrypt
  * it and renders the result as text only (never as HTML).
  */
+import { onLock } from "../shared/lock-signal.js";
 import { type Decrypted, sendRequest } from "../shared/messages.js";
 
 /** The calm line shown for a failure, by error code. */
@@ -56,6 +57,16 @@ function readArmor(): string {
   }
 }
 
+let watching = false;
+
+/** After a lock: the plaintext is gone, and a click here (the user's) shows it again. */
+function showLocked(out: HTMLElement, again: () => void): void {
+  const button = el("button", "again", "Show again");
+  button.type = "button";
+  button.addEventListener("click", again);
+  out.replaceChildren(el("p", "error", failureText("LOCKED")), button);
+}
+
 async function main(): Promise<void> {
   const out = document.getElementById("out") ?? document.body;
   const armor = readArmor();
@@ -65,6 +76,9 @@ async function main(): Promise<void> {
   }
   try {
     renderMessage(out, await sendRequest({ type: "decryptArmor", armor }));
+    // The plaintext leaves the screen when the keys leave memory.
+    if (!watching) onLock(() => showLocked(out, () => void main()));
+    watching = true;
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     out.replaceChildren(el("p", "error", failureText(typeof code === "string" ? code : undefined)));

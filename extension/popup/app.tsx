@@ -7,13 +7,26 @@ import { Onboarding } from "./onboarding.js";
 import { ErrorLine } from "./ui.js";
 import { Unlock } from "./unlock.js";
 
-export function App({ api }: { api: Api }) {
+export function App({
+  api,
+  onLock,
+}: {
+  api: Api;
+  /** Watches for the keys leaving memory (shared/lock-signal.ts); none in tests. */
+  onLock?: (then: () => void) => () => void;
+}) {
   const [state, setState] = useState<State | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);
 
   useEffect(() => {
     api.state().then(setState, (e) => setProblem(toProblem(e)));
   }, [api]);
+  // A lock (the button here, or auto-lock while the popup stays open in a window) takes
+  // every message and draft off the screen: the unlock screen replaces them.
+  useEffect(
+    () => onLock?.(() => setState((s) => (s?.status === "unlocked" ? { status: "locked" } : s))),
+    [onLock],
+  );
 
   return (
     <ApiContext.Provider value={api}>

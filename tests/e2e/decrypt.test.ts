@@ -124,6 +124,29 @@ describe.skipIf(browserMissing())("in-page Decrypt control (Chromium)", () => {
     expect(await page.content()).not.toContain("a second secret");
   }, 60_000);
 
+  it("a lock takes the plaintext out of the frame; a click there shows it again once unlocked", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(pageUrl);
+    await page.locator("[data-secure-msg=decrypt]").first().waitFor({ timeout: 10_000 });
+    const frame = await clickControl(page, browser.extensionId, 0);
+    await frame.locator(".text").waitFor({ timeout: 15_000 });
+    const popup = await browser.openPopup();
+    await popup.evaluate(() => chrome.runtime.sendMessage({ type: "lock" }));
+    await frame.locator(".error").waitFor({ timeout: 10_000 });
+    expect(await frame.locator(".error").textContent()).toBe(
+      "Unlock SECURE-MSG to read this message.",
+    );
+    expect(await frame.locator(".text").count()).toBe(0);
+    expect(await frame.content()).not.toContain(SECRET);
+    const unlocked = (await popup.evaluate(() =>
+      chrome.runtime.sendMessage({ type: "unlock", password: "twelve chars" }),
+    )) as { ok: boolean };
+    expect(unlocked.ok).toBe(true);
+    await frame.getByRole("button", { name: "Show again" }).click();
+    await frame.locator(".text").waitFor({ timeout: 15_000 });
+    expect(await frame.locator(".text").textContent()).toBe(SECRET);
+  }, 60_000);
+
   it("adds a control to armor the page inserts later (MutationObserver)", async () => {
     const page = await browser.context.newPage();
     await page.goto(pageUrl);

@@ -23,7 +23,11 @@ it("preselects no contact, and sends nothing until the user picks one", async ()
             : null;
     return { ok: true, value };
   });
-  (globalThis as Record<string, unknown>).chrome = { runtime: { sendMessage } };
+  const onChanged: ((changes: Record<string, { newValue?: unknown }>, area: string) => void)[] = [];
+  (globalThis as Record<string, unknown>).chrome = {
+    runtime: { sendMessage },
+    storage: { onChanged: { addListener: (l: (typeof onChanged)[number]) => onChanged.push(l) } },
+  };
   location.hash = "#AAAAAAAAAAAAAAAAAAAAAA";
   document.body.innerHTML = '<main id="out"></main>';
   await import("../../../extension/frames/compose.js");
@@ -41,4 +45,16 @@ it("preselects no contact, and sends nothing until the user picks one", async ()
   to.value = "bob";
   form.dispatchEvent(new Event("submit", { cancelable: true }));
   await vi.waitFor(() => expect(sent.at(-1)).toMatchObject({ type: "composeInsert", to: "bob" }));
+
+  // The worker locks (the DEK leaves storage.session): the draft leaves the screen, and
+  // the form comes back empty once the account is unlocked again.
+  text.value = "a draft nobody may read after the lock";
+  for (const l of onChanged) l({ dek: { newValue: undefined } }, "session");
+  expect(text.value).toBe("");
+  expect(document.body.textContent).toMatch(/SECURE-MSG is locked/);
+  expect(document.body.textContent).not.toContain("a draft nobody may read");
+  await vi.waitFor(() => expect(document.querySelector("textarea")).not.toBe(null), {
+    timeout: 3000,
+  });
+  expect((document.querySelector("textarea") as HTMLTextAreaElement).value).toBe("");
 });

@@ -38,4 +38,21 @@ describe("unlock", () => {
     expect(await screen.findByRole("button", { name: "Lock" })).toBeTruthy();
     expect(api.unlock).toHaveBeenLastCalledWith({ password: "right password" });
   });
+
+  it("a lock elsewhere (auto-lock) takes the unlocked screens away at once", async () => {
+    let locked: (() => void) | undefined;
+    const onLock = (then: () => void) => {
+      locked = then;
+      return () => {
+        locked = undefined;
+      };
+    };
+    render(h(App, { api: fakeApi({ state: async () => ALICE }), onLock }));
+    expect(await screen.findByRole("button", { name: "Lock" })).toBeTruthy();
+    locked!();
+    expect(await screen.findByRole("button", { name: "Unlock" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Lock" })).toBe(null);
+    cleanup();
+    expect(locked).toBeUndefined();
+  });
 });
