@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Logger } from "pino";
 import { base64url } from "../protocol/bytes.js";
 import { RELAY_API_VERSION } from "../protocol/relay-api.js";
+import { AnswersInFlight } from "./answers.js";
 import { bodyLimit } from "./body-limit.js";
 import type { RelayConfig } from "./config.js";
 import { DepositBatcher } from "./deposits.js";
@@ -29,6 +30,8 @@ export interface RelayDeps {
   config: RelayConfig;
   now?: () => number;
   events?: EventHub;
+  /** Inbox answers on their way (answers.ts); default limits unless given. */
+  answers?: AnswersInFlight;
   logger?: Logger;
   /** Include Node process metrics in /metrics (the server does; tests do not). */
   processMetrics?: boolean;
@@ -41,6 +44,7 @@ export interface RelayContext {
   config: RelayConfig;
   now: () => number;
   events: EventHub;
+  answers: AnswersInFlight;
   log: RelayLog;
   /** Group commit of deposits (deposits.ts). */
   deposits: DepositBatcher;
@@ -58,6 +62,7 @@ export function createApp(deps: RelayDeps) {
     config: deps.config,
     now,
     events: deps.events ?? new EventHub(),
+    answers: deps.answers ?? new AnswersInFlight(),
     log: new RelayLog(deps.store, deps.signer, now),
     deposits: new DepositBatcher(
       deps.store,

@@ -4,9 +4,11 @@
  * consistency proof from the checkpoint the client last saw; `POST /v1/inbox/ack`
  * deletes what the client has stored; `GET /v1/inbox/events` streams new-message events.
  */
-import { Hono } from "hono";
+import type { ServerResponse } from "node:http";
+import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { AckRequest } from "../protocol/relay-api.js";
+import type { AnswerSlot } from "./answers.js";
 import type { RelayContext } from "./app.js";
 import { type AuthEnv, requestAuth } from "./auth.js";
 import { relayFail } from "./errors.js";
@@ -40,6 +42,24 @@ export function inboxRoutes(ctx: RelayContext) {
   app.use(requestAuth({ store, relayKey: ctx.signer.edPublic, now }));
 
   app.get("/", async (c) => {
+    const user = c.get("user");
+    const slot = ctx.answers.enter(user.name);
+    if (!slot)
+      return relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
+    // Through Node's server, the slot is given back when the response closes (sent, or
+    // the connection gone); in memory (tests' app.request), when the handler ends.
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing?.destroyed || outgoing?.socket?.destroyed)
+      slot.release(); // gone already
+    else outgoing?.once("close", slot.release);
+    try {
+      return await answer(c, user.name, slot);
+    } finally {
+      if (!outgoing) slot.release();
+    }
+  });
+
+  async function answer(c: Context<AuthEnv>, name: string, slot: AnswerSlot) {
     const limit = intParam(
       c.req.query("limit"),
       "limit",
@@ -48,8 +68,7 @@ export function inboxRoutes(ctx: RelayContext) {
       config.maxInboxMessages,
     );
     const since = intParam(c.req.query("since"), "since", 1, Number.MAX_SAFE_INTEGER, 0);
-    const user = c.get("user");
-    const messages = await store.fetch(user.name, limit, now(), config.maxInboxBytes);
+    const messages = await store.fetch(name, limit, now(), config.maxInboxBytes);
     // A checkpoint that covers every returned message; `since` never forces a new one.
     const needed = messages.reduce((n, m) => Math.max(n, m.index + 1), 0);
     const checkpoint = await ctx.log.covering(needed, since);
@@ -63,8 +82,13 @@ export function inboxRoutes(ctx: RelayContext) {
       : undefined;
     ctx.metrics.delivered.inc(messages.length);
     const body = inboxBody(messages, proofs?.inclusion ?? [], checkpoint, proofs?.consistency);
+    const room = slot.hold(body.length);
+    if (room === "user")
+      return relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
+    if (room === "relay")
+      return relayFail("UNAVAILABLE", "the relay is busy sending inbox answers: retry later");
     return c.body(body, 200, { "content-type": "application/json" });
-  });
+  }
 
   app.post("/ack", async (c) => {
     const body = await readJson(c, AckRequest, c.get("body"));

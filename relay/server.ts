@@ -49,6 +49,12 @@ export interface RunningRelay {
 }
 
 const EXPIRE_EVERY_MS = 60_000;
+/**
+ * A connection with no traffic either way for this long is dropped: a client that stopped
+ * reading its answer must not hold it (answers.ts). Event streams send a heartbeat every
+ * 15 s, and clients give up on a request after 15 s.
+ */
+const IDLE_SOCKET_MS = 120_000;
 const DRAIN_MS = 2_000;
 
 async function openStore(o: ServeOptions): Promise<RelayStore> {
@@ -98,6 +104,7 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
     await store.close();
     throw e;
   }
+  server.setTimeout(IDLE_SOCKET_MS);
   const { port } = server.address() as AddressInfo;
   const host = o.host.includes(":") ? `[${o.host}]` : o.host;
   config.url = checkRelayUrl(o.publicUrl ?? `http://${host}:${port}`);

@@ -4,6 +4,7 @@
  * bodies, quotas and rate limits, and 1,000 malformed requests after which the relay is
  * healthy and has stored nothing.
  */
+import { EventEmitter } from "node:events";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { encodeBundle } from "../../protocol/bundle.js";
@@ -20,6 +21,7 @@ import {
   MAX_REQUEST_SKEW_MS,
 } from "../../protocol/relay-api.js";
 import { ed25519, verifyHybrid } from "../../protocol/sign.js";
+import { AnswersInFlight } from "../../relay/answers.js";
 import { RelaySigner } from "../../relay/signer.js";
 import {
   checkpointVerifies,
@@ -355,6 +357,43 @@ describe("size limits, quotas and rate limits", () => {
     for (const e of [e1!, e2!]) expect((await deposit(tiny.app, "alice", e)).status).toBe(201);
     const one = await inbox(signedRequest(tiny.app, alice, "GET", "/v1/inbox"));
     expect(one.messages.map((m) => m.envelope)).toEqual([base64url.encode(e1!)]);
+  });
+
+  it("the inbox answers on their way to a user, and to all, hold bounded bytes", async () => {
+    // Through Node's server an answer is held until its response closes; a stand-in for
+    // that response (its "close") decides here when each answer is read.
+    const limits = { perUserBytes: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+    const answers = new AnswersInFlight(limits);
+    const { app } = await relayWith([alice, bob], { answers });
+    expect((await deposit(app, "alice", await envelopeFor(bob, alice, "a"))).status).toBe(201);
+    expect((await deposit(app, "bob", await envelopeFor(alice, bob, "b"))).status).toBe(201);
+    const relayKey = await infoRelayKey(app);
+    const get = async (u: TestUser, outgoing?: EventEmitter) => {
+      const headers = await signHeaders(u, { method: "GET", path: "/v1/inbox", relayKey });
+      return app.request("/v1/inbox", { headers }, outgoing ? { outgoing } : undefined);
+    };
+    // One answer's size, from a fetch that is not held.
+    const size = (await (await get(alice)).arrayBuffer()).byteLength;
+    expect(answers.bytes).toBe(0);
+    limits.perUserBytes = Math.floor(2.5 * size);
+    limits.maxBytes = Math.floor(3.5 * size);
+
+    const [a1, a2, a3, b1, b2, b3] = Array.from({ length: 6 }, () => new EventEmitter());
+    expect((await get(alice, a1)).status).toBe(200);
+    expect((await get(alice, a2)).status).toBe(200);
+    // A third answer to alice would pass her 2.5 answers' worth.
+    await expectError(get(alice, a3), 429, "RATE_LIMITED");
+    a3!.emit("close");
+    expect((await get(bob, b1)).status).toBe(200);
+    // A fourth answer in all would pass the relay's 3.5.
+    await expectError(get(bob, b2), 503, "UNAVAILABLE");
+    b2!.emit("close");
+    a1!.emit("close"); // alice has read one
+    expect((await get(bob, b3)).status).toBe(200);
+    expect(answers.bytes).toBeGreaterThan(2 * size);
+    for (const o of [a2, b1, b3]) o!.emit("close");
+    expect(answers.bytes).toBe(0);
+    expect((await get(alice, new EventEmitter())).status).toBe(200);
   });
 
   it("writes over the per-IP rate limit are 429 RATE_LIMITED until the window passes", async () => {

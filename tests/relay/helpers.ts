@@ -57,7 +57,7 @@ export async function makeRelay(
     config?: Partial<RelayConfig>;
     now?: () => number;
     store?: (base: SqliteStore) => RelayStore;
-  } & Pick<RelayDeps, "logger" | "events"> = {},
+  } & Pick<RelayDeps, "logger" | "events" | "answers"> = {},
 ): Promise<TestRelay> {
   const base = SqliteStore.open(":memory:");
   const store = opts.store ? opts.store(base) : base;
@@ -68,6 +68,7 @@ export async function makeRelay(
   if (opts.now) deps.now = opts.now;
   if (opts.logger) deps.logger = opts.logger;
   if (opts.events) deps.events = opts.events;
+  if (opts.answers) deps.answers = opts.answers;
   return { ...createApp(deps), store, signer, config };
 }
 
