@@ -3,6 +3,7 @@
  * app's single onError turns every error into `{"error": {"code", "message"}}`; a bug is
  * a 500 with no detail, and a storage failure is a 503 (docs/protocol.md §13.5).
  */
+import { RequestError } from "@hono/node-server";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -39,4 +40,21 @@ export class RelayError extends HTTPException {
 
 export function relayFail(code: RelayErrorCode, message: string, cause?: unknown): never {
   throw new RelayError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * A request Node parsed but no web Request could be made of (a malformed Host header or
+ * request target): answered in the JSON error shape of every other answer (§13.5), not
+ * as the adapter's empty 400. The app itself never throws past its onError.
+ */
+export function unreadableRequest(e: unknown): Response {
+  const bad = e instanceof RequestError;
+  return Response.json(
+    {
+      error: bad
+        ? { code: "BAD_REQUEST", message: "malformed request" }
+        : { code: "INTERNAL", message: "internal error" },
+    },
+    { status: bad ? 400 : 500 },
+  );
 }

@@ -3,15 +3,17 @@
  * graceful stop. Wiring only; `secure-msg relay` calls it.
  */
 import { mkdir } from "node:fs/promises";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import pino from "pino";
 import { base64url } from "../protocol/bytes.js";
 import { checkRelayUrl } from "../protocol/identity.js";
 import { isLoopback } from "../protocol/relay-api.js";
 import { createApp } from "./app.js";
 import { DEFAULTS, type RelayConfig } from "./config.js";
+import { unreadableRequest } from "./errors.js";
 import { EventHub } from "./events.js";
 import { checkRelayKey } from "./rekey.js";
 import { RelaySigner } from "./signer.js";
@@ -94,7 +96,10 @@ export async function startRelay(o: ServeOptions): Promise<RunningRelay> {
   }
   const { app } = createApp({ store, signer, config, events, logger, processMetrics: true });
 
-  const server = serve({ fetch: app.fetch, hostname: o.host, port: o.port });
+  const server = createServer(
+    getRequestListener(app.fetch, { hostname: o.host, errorHandler: unreadableRequest }),
+  );
+  server.listen(o.port, o.host);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once("listening", resolve);
