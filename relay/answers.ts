@@ -17,7 +17,11 @@ export const ANSWER_LIMITS: AnswerLimits = {
   maxBytes: 256 * 1024 * 1024,
 };
 
-/** Room for one answer: `hold` its size once it is built; `release` gives it back. */
+/**
+ * Room for one answer: `hold` its size once it is built; `release` gives it back, once.
+ * After `release` (the connection went while the answer was being built), `hold` counts
+ * nothing: that answer is never sent.
+ */
 export interface AnswerSlot {
   /** "ok", or the limit that has no room for `bytes` more. */
   hold(bytes: number): "ok" | "user" | "relay";
@@ -34,8 +38,10 @@ export class AnswersInFlight {
   enter(user: string): AnswerSlot | undefined {
     if ((this.#byUser.get(user) ?? 0) >= this.limits.perUserBytes) return undefined;
     let held = 0;
+    let released = false;
     return {
       hold: (bytes) => {
+        if (released) return "ok";
         const mine = this.#byUser.get(user) ?? 0;
         if (mine + bytes > this.limits.perUserBytes) return "user";
         if (this.#bytes + bytes > this.limits.maxBytes) return "relay";
@@ -45,6 +51,8 @@ export class AnswersInFlight {
         return "ok";
       },
       release: () => {
+        if (released) return;
+        released = true;
         if (held === 0) return;
         this.#bytes -= held;
         const left = (this.#byUser.get(user) ?? held) - held;

@@ -4,7 +4,7 @@
  * consistency proof from the checkpoint the client last saw; `POST /v1/inbox/ack`
  * deletes what the client has stored; `GET /v1/inbox/events` streams new-message events.
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { AckRequest } from "../protocol/relay-api.js";
@@ -47,15 +47,27 @@ export function inboxRoutes(ctx: RelayContext) {
     if (!slot)
       return relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
     // Through Node's server, the slot is given back when the response closes (sent, or
-    // the connection gone); in memory (tests' app.request), when the handler ends.
-    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-    if (outgoing?.destroyed || outgoing?.socket?.destroyed)
-      slot.release(); // gone already
-    else outgoing?.once("close", slot.release);
+    // the connection gone), or when the connection closes first (a pipelined response
+    // still queued behind another never closes); in memory (tests' app.request), when
+    // the handler ends.
+    const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    const outgoing = env?.outgoing;
+    const socket = env?.incoming?.socket;
+    const done = () => {
+      slot.release();
+      outgoing?.off("close", done);
+      socket?.off("close", done);
+    };
+    if (outgoing?.destroyed || socket?.destroyed)
+      done(); // gone already
+    else {
+      outgoing?.once("close", done);
+      socket?.once("close", done);
+    }
     try {
       return await answer(c, user.name, slot);
     } finally {
-      if (!outgoing) slot.release();
+      if (!outgoing) done();
     }
   });
 
@@ -130,6 +142,8 @@ export function inboxRoutes(ctx: RelayContext) {
         while (!stream.aborted && !evicted) {
           while (queue.length > 0)
             await stream.writeSSE({ event: "message", data: queue.shift()! });
+          // Evicted or aborted during a write (no wake to call then): end now.
+          if (stream.aborted || evicted) break;
           await new Promise<void>((resolve) => {
             // Cleared on wake: a pending heartbeat would hold a stopping relay open.
             const heartbeat = setTimeout(resolve, HEARTBEAT_MS);

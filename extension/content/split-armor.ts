@@ -30,6 +30,8 @@ const MAX_TEXT = 6 * 1024 * 1024;
 export interface Lines {
   text: string;
   at: Map<Text, number>;
+  /** Whether `text` holds an END line at all: looked for once per container. */
+  hasEnd?: boolean;
   blocks?: { start: number; armor: string }[];
 }
 
@@ -143,7 +145,8 @@ export function splitArmor(
     // Beyond what is read (MAX_TEXT): no container further up holds it either.
     const from = lines.at.get(node);
     if (from === undefined) return null;
-    if (!lines.text.includes(END_MARK)) continue;
+    lines.hasEnd ??= lines.text.includes(END_MARK);
+    if (!lines.hasEnd) continue;
     lines.blocks ??= blocksIn(lines.text);
     const mine = startingIn(lines.blocks, from, from + node.data.length);
     // This node's block is not whole here: look further up.

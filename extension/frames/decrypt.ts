@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     watching = true;
   } catch (e) {
     const code = (e as { code?: unknown }).code;
+    // Shown before, then locked (Show again clicked before unlocking): keep the button.
+    if (watching && code === "LOCKED") return showLocked(out, () => void main());
     out.replaceChildren(el("p", "error", failureText(typeof code === "string" ? code : undefined)));
   }
 }

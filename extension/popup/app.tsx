@@ -22,10 +22,11 @@ export function App({
     api.state().then(setState, (e) => setProblem(toProblem(e)));
   }, [api]);
   // A lock (the button here, or auto-lock while the popup stays open in a window) takes
-  // every message and draft off the screen: the unlock screen replaces them.
+  // every message and draft off the screen: the worker says what follows (the unlock
+  // screen; or, during a backup restore that replaces the account, the restored one).
   useEffect(
-    () => onLock?.(() => setState((s) => (s?.status === "unlocked" ? { status: "locked" } : s))),
-    [onLock],
+    () => onLock?.(() => void api.state().then(setState, (e) => setProblem(toProblem(e)))),
+    [api, onLock],
   );
 
   return (

@@ -232,12 +232,20 @@ export async function depositManyTx(
   const payloads = stored.map((m) =>
     noticePayload(notice.origin, { to: m.to, id: m.id, index: m.index }),
   );
-  if (gone.length > 0)
+  if (gone.length > 0) {
+    // The count rows this transaction's two triggers touch, locked first in mailbox
+    // order (as the triggers lock them), so that the DELETE's trigger cannot take one
+    // out of order and deadlock with another writer's.
+    await tx.query(
+      "SELECT 1 FROM mailbox_counts WHERE mailbox = ANY($1::text[]) ORDER BY mailbox FOR UPDATE",
+      [[...new Set([...gone, ...stored].map((m) => m.to))]],
+    );
     await tx.query(
       `DELETE FROM messages WHERE (mailbox, id) IN
          (SELECT * FROM unnest($1::text[], $2::bytea[]))`,
       [gone.map((m) => m.to), gone.map((m) => m.id)],
     );
+  }
   await tx.query(
     `${APPEND}, msg AS (
       INSERT INTO messages (mailbox, id, envelope, at, expires, receipt, log_index)

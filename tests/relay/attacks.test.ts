@@ -393,7 +393,44 @@ describe("size limits, quotas and rate limits", () => {
     expect(answers.bytes).toBeGreaterThan(2 * size);
     for (const o of [a2, b1, b3]) o!.emit("close");
     expect(answers.bytes).toBe(0);
-    expect((await get(alice, new EventEmitter())).status).toBe(200);
+    const last = new EventEmitter();
+    expect((await get(alice, last)).status).toBe(200);
+    last.emit("close");
+    expect(answers.bytes).toBe(0);
+
+    // A pipelined answer queued behind another never closes: its connection's close
+    // gives its room back, and a response's close later gives nothing twice.
+    const socket = new EventEmitter();
+    const queued = new EventEmitter();
+    const headers = await signHeaders(alice, { method: "GET", path: "/v1/inbox", relayKey });
+    const res = await app.request(
+      "/v1/inbox",
+      { headers },
+      { outgoing: queued, incoming: { socket } },
+    );
+    expect(res.status).toBe(200);
+    expect(answers.bytes).toBeGreaterThan(0);
+    socket.emit("close");
+    expect(answers.bytes).toBe(0);
+    queued.emit("close");
+    expect(answers.bytes).toBe(0);
+    expect(socket.listenerCount("close") + queued.listenerCount("close")).toBe(0);
+  });
+
+  it("an answer slot released before its answer was built holds nothing", () => {
+    // The connection went while the relay was reading and proving: nothing will be sent.
+    const answers = new AnswersInFlight({ perUserBytes: 10, maxBytes: 10 });
+    const slot = answers.enter("alice")!;
+    slot.release();
+    expect(slot.hold(8)).toBe("ok");
+    expect(answers.bytes).toBe(0);
+    slot.release();
+    const next = answers.enter("alice")!;
+    expect(next.hold(10)).toBe("ok");
+    expect(answers.enter("alice")).toBeUndefined();
+    next.release();
+    next.release();
+    expect(answers.bytes).toBe(0);
   });
 
   it("writes over the per-IP rate limit are 429 RATE_LIMITED until the window passes", async () => {

@@ -11,8 +11,11 @@ type Change = Record<string, { oldValue?: unknown; newValue?: unknown }>;
 
 it("takes the plaintext off the screen when the keys are locked, and shows it again on a click", async () => {
   const asked: string[] = [];
+  let locked = false;
   const sendMessage = vi.fn(async (req: { type: string }) => {
     asked.push(req.type);
+    if (locked)
+      return { ok: false, error: { name: "ProtocolError", code: "LOCKED", message: "locked" } };
     return {
       ok: true,
       value: {
@@ -47,14 +50,22 @@ it("takes the plaintext off the screen when the keys are locked, and shows it ag
   fire({ settings: { oldValue: 1 } }, "session"); // another key
   expect(out.textContent).toContain("the secret plaintext");
 
+  locked = true;
   fire({ dek: { oldValue: "AAAA" } }, "session"); // the lock
   expect(out.textContent).not.toContain("the secret plaintext");
   expect(out.textContent).toMatch(/Unlock SECURE-MSG to read this message/);
   expect(asked).toEqual(["decryptArmor"]);
 
+  // Clicked before unlocking: still locked, and the button stays.
+  (out.querySelector("button") as HTMLButtonElement).click();
+  await vi.waitFor(() => expect(asked).toHaveLength(2));
+  await vi.waitFor(() => expect(out.querySelector("button")).not.toBe(null));
+  expect(out.textContent).toMatch(/Unlock SECURE-MSG to read this message/);
+
+  locked = false;
   (out.querySelector("button") as HTMLButtonElement).click();
   await vi.waitFor(() => expect(out.textContent).toContain("the secret plaintext"));
-  expect(asked).toEqual(["decryptArmor", "decryptArmor"]);
+  expect(asked).toEqual(["decryptArmor", "decryptArmor", "decryptArmor"]);
   // One watcher, however often the message was shown.
   expect(listeners).toHaveLength(1);
 });

@@ -4,6 +4,7 @@ import { h } from "preact";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "../../../extension/popup/app.js";
 import { fromWire } from "../../../extension/shared/errors.js";
+import type { State } from "../../../extension/shared/messages.js";
 import { ProtocolError } from "../../../protocol/errors.js";
 import { ALICE, fakeApi } from "./fake-api.js";
 
@@ -47,8 +48,11 @@ describe("unlock", () => {
         locked = undefined;
       };
     };
-    render(h(App, { api: fakeApi({ state: async () => ALICE }), onLock }));
+    let state: State = ALICE;
+    render(h(App, { api: fakeApi({ state: async () => state }), onLock }));
     expect(await screen.findByRole("button", { name: "Lock" })).toBeTruthy();
+    // The popup asks the worker what follows (during a restore, the restored account).
+    state = { status: "locked" };
     locked!();
     expect(await screen.findByRole("button", { name: "Unlock" })).toBeTruthy();
     expect(screen.queryByRole("button", { name: "Lock" })).toBe(null);
