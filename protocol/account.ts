@@ -6,7 +6,7 @@
  */
 
 import { type Bundle, encodeBundle, signBundle } from "./bundle.js";
-import { toHex } from "./bytes.js";
+import { toHex, wipe } from "./bytes.js";
 import { fail } from "./errors.js";
 import * as kem from "./kem.js";
 import { HybridSigner } from "./sign.js";
@@ -148,4 +148,12 @@ export function markSeen(
 
 export function wasSeen(p: PrekeyRecord, handshakeId: Uint8Array): boolean {
   return p.seen.includes(toHex(handshakeId));
+}
+
+/**
+ * Zeroes an account's secrets in memory (identity seed, prekey seeds), as a lock does: they
+ * would otherwise stay until collected. Written records are sealed copies, never these.
+ */
+export function wipeAccount(a: AccountRecord): void {
+  wipe(a.identitySeed, ...a.prekeys.map((p) => p.seed));
 }

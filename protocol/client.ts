@@ -1,8 +1,7 @@
 /**
- * The Client facade (docs/protocol.md §8.3): one account over a storage adapter. It ties
- * the keystore, the account, contacts, sessions and message history together, and every
- * state change it makes is one atomic write. The CLI uses it now; the relay client and
- * the extension build on it.
+ * The Client facade (docs/protocol.md §8.3): one account over a storage adapter, tying the
+ * keystore, the account, contacts, sessions and message history together; every state
+ * change it makes is one atomic write. The CLI and the extension build on it.
  */
 import {
   ACCOUNT_KEY,
@@ -10,10 +9,11 @@ import {
   createAccount,
   currentPrekey,
   maintainPrekeys,
+  wipeAccount,
 } from "./account.js";
 import { armor, dearmor } from "./armor.js";
 import * as backup from "./backup.js";
-import { equal, toHex, wipe } from "./bytes.js";
+import { equal, toHex } from "./bytes.js";
 import {
   type Contact,
   type ContactRecord,
@@ -58,10 +58,7 @@ export class Client {
     private readonly fetchFn?: typeof fetch,
   ) {}
 
-  /**
-   * Runs state-changing operations one at a time: two decryptions racing on one session
-   * could otherwise write back an older ratchet state and re-open a used key.
-   */
+  /** State changes run one at a time: racing decryptions could reuse an old ratchet state. */
   private queue: Promise<unknown> = Promise.resolve();
   private serial<T>(f: () => Promise<T>): Promise<T> {
     const run = this.queue.then(f, f);
@@ -139,16 +136,11 @@ export class Client {
     return this.serial(() => backup.exportBackup(this.records, password, this.now(), kdf));
   }
 
-  /**
-   * Wipes the keys from memory: the DEK, the signing keys, and the account's identity
-   * seed and prekey secrets (which would otherwise stay until collected). This object is
-   * of no further use; a later unlock opens a new Client. Writes fail once the DEK is
-   * gone, so nothing wiped can reach the storage.
-   */
+  /** Wipes every key from memory; this Client is spent (writes fail without the DEK). */
   lock(): void {
     this.keystore.lock();
     this.signer.wipe();
-    wipe(this.account.identitySeed, ...this.account.prekeys.map((p) => p.seed));
+    wipeAccount(this.account);
   }
 
   async changePassword(oldPassword: string, newPassword: string, kdf?: KdfParams): Promise<void> {
