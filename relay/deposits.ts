@@ -14,10 +14,15 @@
  * If its write fails, every deposit of the batch fails with the same error (a 503 for a
  * StoreUnavailable) and nothing of it is stored: the write is atomic.
  *
+ * Deposits waiting for a batch hold at most `maxQueuedBytes` of envelopes: while the
+ * store is slow, a flood of deposits is refused (503 UNAVAILABLE, retry later) rather
+ * than queued without bound in memory.
+ *
  * The receipts (§13.2) of the deposits a batch stores are signed together, with one
  * signature, inside its write (`RelayStore.depositMany` calls `sign` once it has decided
  * which deposits it stores): a refused deposit is never in a signed batch.
  */
+import { RelayError } from "./errors.js";
 import type { Deposit, DepositResult, RelayStore, SignReceipts } from "./storage/types.js";
 
 export interface DepositBatcherOptions {
@@ -27,6 +32,8 @@ export interface DepositBatcherOptions {
   maxBytes?: number;
   /** Most batches being signed, written or synced at once (default 2). */
   maxInFlight?: number;
+  /** Most envelope bytes waiting for a batch (default 64 MiB); one deposit always fits. */
+  maxQueuedBytes?: number;
 }
 
 interface Pending {
@@ -43,6 +50,8 @@ export class DepositBatcher {
   readonly #maxBytes: number;
   #queue: Pending[] = [];
   readonly #maxInFlight: number;
+  readonly #maxQueuedBytes: number;
+  #queuedBytes = 0;
   #scheduled = false;
   #inFlight = 0;
   /** Batches written, and deposits in them (for tests and metrics). */
@@ -61,17 +70,28 @@ export class DepositBatcher {
     this.#maxItems = options.maxItems ?? 256;
     this.#maxBytes = options.maxBytes ?? 8 * 1024 * 1024;
     this.#maxInFlight = options.maxInFlight ?? 2;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
     for (const [name, v] of Object.entries({
       maxItems: this.#maxItems,
       maxBytes: this.#maxBytes,
       maxInFlight: this.#maxInFlight,
+      maxQueuedBytes: this.#maxQueuedBytes,
     }))
       if (!(Number.isSafeInteger(v) && v >= 1))
         throw new RangeError(`${name} must be a positive integer`);
   }
 
-  /** Resolves with this deposit's own result once its batch is durable. */
+  /**
+   * Resolves with this deposit's own result once its batch is durable; rejects with
+   * UNAVAILABLE, storing nothing, while the deposits waiting fill `maxQueuedBytes`.
+   */
   submit(item: Deposit): Promise<DepositResult> {
+    const size = item.message.envelope.length;
+    if (this.#queuedBytes > 0 && this.#queuedBytes + size > this.#maxQueuedBytes)
+      return Promise.reject(
+        new RelayError("UNAVAILABLE", "too many deposits are waiting to be written: retry later"),
+      );
+    this.#queuedBytes += size;
     return new Promise<DepositResult>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       this.#schedule();
@@ -120,6 +140,8 @@ export class DepositBatcher {
       if (n > 0 && bytes > this.#maxBytes) break;
       n++;
     }
-    return this.#queue.splice(0, n);
+    const batch = this.#queue.splice(0, n);
+    for (const p of batch) this.#queuedBytes -= p.item.message.envelope.length;
+    return batch;
   }
 }

@@ -10,6 +10,7 @@ import { sha256 } from "../../protocol/kdf.js";
 import { decodeReceipt, verifyReceipt } from "../../protocol/receipt.js";
 import { DepositResponse, receiptBody } from "../../protocol/relay-api.js";
 import { DepositBatcher } from "../../relay/deposits.js";
+import { RelayError } from "../../relay/errors.js";
 import { RelaySigner } from "../../relay/signer.js";
 import { StoreUnavailable } from "../../relay/storage/errors.js";
 import type {
@@ -259,6 +260,39 @@ describe("DepositBatcher", () => {
     await g.release();
     await Promise.all(two);
     expect(g.batches.slice(3).map((x) => x.length)).toEqual([1, 1]);
+  });
+
+  it("refuses deposits with 503 UNAVAILABLE while those waiting fill maxQueuedBytes", async () => {
+    const g = gated();
+    const b = new DepositBatcher(g.store, sign, 10, { maxInFlight: 1, maxQueuedBytes: 100 });
+    const big = () => ({ message: message("bob", { envelope: new Uint8Array(40) }), leaf: leaf() });
+    const writing = b.submit(big()); // taken into the first batch at once
+    await tick();
+    const waiting = [b.submit(big()), b.submit(big())]; // 80 bytes wait
+    const refused = b.submit(big()); // 120 would pass 100
+    await expect(refused).rejects.toSatisfy(
+      (e: unknown) => e instanceof RelayError && e.code === "UNAVAILABLE" && e.status === 503,
+    );
+    await g.release();
+    await writing;
+    await tick();
+    // The waiting ones went into the next batch: room again.
+    const later = b.submit(big());
+    await g.release();
+    await g.release();
+    expect((await Promise.all([...waiting, later])).map((r) => r.status)).toEqual([
+      "stored",
+      "stored",
+      "stored",
+    ]);
+    // One deposit larger than the bound still goes when nothing waits.
+    const huge = b.submit({
+      message: message("bob", { envelope: new Uint8Array(500) }),
+      leaf: leaf(),
+    });
+    await g.release();
+    expect((await huge).status).toBe("stored");
+    expect(() => new DepositBatcher(g.store, sign, 10, { maxQueuedBytes: 0 })).toThrow(RangeError);
   });
 
   it("rejects every deposit of a failed batch with its error, and goes on with the next", async () => {
