@@ -58,7 +58,6 @@ export class AnswersInFlight {
         const left = (this.#byUser.get(user) ?? held) - held;
         if (left > 0) this.#byUser.set(user, left);
         else this.#byUser.delete(user);
-        held = 0;
       },
     };
   }

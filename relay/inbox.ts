@@ -17,6 +17,13 @@ import { limiter } from "./limits.js";
 import { inboxBody } from "./present.js";
 
 const HEARTBEAT_MS = 15_000;
+
+/** No room for another inbox answer (answers.ts): the user's own, or the relay's. */
+function refuse(full: "user" | "relay"): never {
+  if (full === "user")
+    relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
+  relayFail("UNAVAILABLE", "the relay is busy sending inbox answers: retry later");
+}
 const MAX_QUEUED_EVENTS = 64;
 
 function intParam(
@@ -44,8 +51,7 @@ export function inboxRoutes(ctx: RelayContext) {
   app.get("/", async (c) => {
     const user = c.get("user");
     const slot = ctx.answers.enter(user.name);
-    if (!slot)
-      return relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
+    if (!slot) return refuse("user");
     // Through Node's server, the slot is given back when the response closes (sent, or
     // the connection gone), or when the connection closes first (a pipelined response
     // still queued behind another never closes); in memory (tests' app.request), when
@@ -95,10 +101,7 @@ export function inboxRoutes(ctx: RelayContext) {
     ctx.metrics.delivered.inc(messages.length);
     const body = inboxBody(messages, proofs?.inclusion ?? [], checkpoint, proofs?.consistency);
     const room = slot.hold(body.length);
-    if (room === "user")
-      return relayFail("RATE_LIMITED", "your earlier inbox answers are still on their way");
-    if (room === "relay")
-      return relayFail("UNAVAILABLE", "the relay is busy sending inbox answers: retry later");
+    if (room !== "ok") return refuse(room);
     return c.body(body, 200, { "content-type": "application/json" });
   }
 

@@ -110,26 +110,25 @@ function form(contacts: Contact[], singleLine: boolean): void {
   show(f);
   text.focus();
   current = { text, again: () => form(contacts, singleLine) };
-  // A lock takes the draft off the screen; after an unlock the form comes back, empty.
-  if (!watching)
-    onLock(() => {
-      if (!current) return;
-      const { again } = current;
-      current.text.value = "";
-      current = undefined;
-      void waitForUnlock().then(again);
-    });
-  watching = true;
 }
 
 /** The form on screen (its draft), for a lock to clear. */
 let current: { text: HTMLTextAreaElement; again: () => void } | undefined;
-let watching = false;
+
+/** A lock takes the draft off the screen; after an unlock the form comes back, empty. */
+function clearDraft(): void {
+  if (!current) return;
+  const { again } = current;
+  current.text.value = "";
+  current = undefined;
+  void waitForUnlock().then(again);
+}
 
 async function main(): Promise<void> {
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") cancel();
   });
+  onLock(clearDraft);
   if (!id) return failure("UNKNOWN_INSERTION");
   try {
     const { singleLine } = await sendRequest({ type: "insertion", id });

@@ -27,7 +27,7 @@ export function prepareStatements(db: Database.Database) {
          WHERE mailbox = @mailbox AND expires >= @now ORDER BY log_index LIMIT @limit`,
       )
       .raw(true),
-    ack: s("DELETE FROM messages WHERE mailbox = @mailbox AND id = @id"),
+    deleteMessage: s("DELETE FROM messages WHERE mailbox = @mailbox AND id = @id"),
     expire: s("DELETE FROM messages WHERE expires < @now"),
 
     entry: s<EntryRow>("SELECT * FROM directory WHERE name = @name"),

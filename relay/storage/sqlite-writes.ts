@@ -54,7 +54,7 @@ export function depositBatch(
       return { status: "duplicate", message: toMessage(existing) };
     // An expired copy that `expire` has not swept yet is gone for the protocol (§13.4):
     // this deposit stores the message again, as a new one.
-    if (existing) q.ack.run({ mailbox: m.to, id: m.id });
+    if (existing) q.deleteMessage.run({ mailbox: m.to, id: m.id });
     let count = held.get(m.to);
     if (count?.at !== m.at) {
       // Messages stored earlier in this batch are not in the table yet: count them too.

@@ -219,7 +219,7 @@ export class SqliteStore implements RelayStore {
   async ack(to: string, ids: Uint8Array[]): Promise<number> {
     return this.#write((q) => {
       let n = 0;
-      for (const id of ids) n += q.ack.run({ mailbox: to, id }).changes;
+      for (const id of ids) n += q.deleteMessage.run({ mailbox: to, id }).changes;
       return n;
     });
   }

@@ -18,7 +18,16 @@ import { ident, pgAdmin, pgMissing, schemaName, schemaUrl } from "../pg.js";
 import { relaySigner } from "./helpers.js";
 import { cleanUp, open, until } from "./pg-store.js";
 import { batchSuite } from "./store-batch-suite.js";
-import { entry, expectLog, leaf, message, NOW, randomBytes, storeSuite } from "./store-suite.js";
+import {
+  checkpoint,
+  entry,
+  expectLog,
+  leaf,
+  message,
+  NOW,
+  randomBytes,
+  storeSuite,
+} from "./store-suite.js";
 
 const skip = await pgMissing();
 
@@ -64,13 +73,8 @@ describe.skipIf(skip)("PostgreSQL", () => {
     it("keeps only the latest checkpoint", async () => {
       const schema = schemaName();
       const store = await open(schemaUrl(schema));
-      const cp = (size: number) => ({
-        size,
-        root: new Uint8Array(32),
-        at: NOW + size,
-        signature: new Uint8Array(64),
-      });
-      for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(cp(size));
+
+      for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(checkpoint(size));
       const { rows } = await pgAdmin().query(`SELECT size FROM ${ident(schema)}.checkpoints`);
       expect(rows.map((r) => Number(r.size))).toEqual([8]);
     });

@@ -9,7 +9,16 @@ import { StoreUnavailable } from "../../relay/storage/errors.js";
 import { SqliteStore } from "../../relay/storage/sqlite.js";
 import { MIGRATIONS } from "../../relay/storage/sqlite-migrations.js";
 import { batchSuite } from "./store-batch-suite.js";
-import { entry, expectLog, leaf, message, NOW, randomBytes, storeSuite } from "./store-suite.js";
+import {
+  checkpoint,
+  entry,
+  expectLog,
+  leaf,
+  message,
+  NOW,
+  randomBytes,
+  storeSuite,
+} from "./store-suite.js";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -79,13 +88,8 @@ describe("SqliteStore", () => {
   it("keeps only the latest checkpoint on disk", async () => {
     const file = join(tempDir(), "relay.db");
     const store = SqliteStore.open(file);
-    const cp = (size: number) => ({
-      size,
-      root: new Uint8Array(32),
-      at: NOW + size,
-      signature: new Uint8Array(64),
-    });
-    for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(cp(size));
+
+    for (const size of [1, 2, 5, 3, 8]) await store.putCheckpoint(checkpoint(size));
     await store.close();
     const db = new Database(file, { readonly: true });
     const sizes = db.prepare<[], { size: number }>("SELECT size FROM checkpoints").all();

@@ -9,6 +9,7 @@ import * as merkle from "../../protocol/merkle.js";
 import type {
   RelayStore,
   SignReceipts,
+  StoredCheckpoint,
   StoredEntry,
   StoredMessage,
 } from "../../relay/storage/types.js";
@@ -57,6 +58,11 @@ export function message(
     receipt: randomBytes(64),
     ...over,
   };
+}
+
+/** A checkpoint of `size` leaves, signed at NOW + size (the bytes are arbitrary). */
+export function checkpoint(size: number): StoredCheckpoint {
+  return { size, root: randomBytes(32), at: NOW + size, signature: randomBytes(128) };
 }
 
 export function entry(
@@ -324,13 +330,6 @@ export function storeSuite(name: string, make: () => Promise<RelayStore>): void 
     });
 
     describe("checkpoints", () => {
-      const checkpoint = (size: number) => ({
-        size,
-        root: randomBytes(32),
-        at: NOW + size,
-        signature: randomBytes(128),
-      });
-
       it("keeps the latest and ignores one not above it", async () => {
         expect(await store.latestCheckpoint()).toBeUndefined();
         const c3 = checkpoint(3);
